@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Thin launcher. Node >= 22.18 runs the TypeScript sources directly (type stripping);
+// `npm install` pins node@24 as a devDependency, so `npx perimeter` and npm scripts use it.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(
+    `perimeter: Node ${process.versions.node} is too old (need >= 22.18). ` +
+      'Run it through `npx perimeter` from the repository, which uses the pinned Node 24.\n',
+  );
+  process.exit(2);
+}
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv);

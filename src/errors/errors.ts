@@ -1,0 +1,89 @@
+/**
+ * Every error Perimeter raises on purpose is a PerimeterError with a code from this one registry.
+ * docs/errors.md documents each code; a test keeps the two in step.
+ *
+ * `kind` separates the three ways a run can go wrong, because callers treat them differently:
+ * - 'invalid'  hostile or broken input, or a check that failed (exit 1 for verification)
+ * - 'usage'    the operator asked for something impossible: bad flags, bad config (exit 2)
+ * - 'io'       the environment failed: missing file, permission, disk (exit 2)
+ */
+export const ERROR_CODES = {
+  // usage and configuration
+  PERIM_E_USAGE: { kind: 'usage', summary: 'A command-line argument or option is missing or malformed.' },
+  PERIM_E_CONFIG: { kind: 'usage', summary: 'A configuration value is invalid.' },
+  PERIM_E_KEY_UNSUPPORTED: { kind: 'usage', summary: 'A key is not an EC P-256, P-384 or P-521 key, or cannot be read.' },
+  PERIM_E_IO: { kind: 'io', summary: 'A file could not be read or written.' },
+  PERIM_E_INTERNAL: { kind: 'io', summary: 'An unexpected internal error; please report it.' },
+
+  // model walk and hashing (artifact)
+  PERIM_E_MODEL_NOT_FOUND: { kind: 'io', summary: 'The model path does not exist.' },
+  PERIM_E_MODEL_EMPTY: { kind: 'invalid', summary: 'The model has no regular file left after exclusions.' },
+  PERIM_E_SYMLINK_REFUSED: { kind: 'invalid', summary: 'The model contains a symbolic link and symlinks are not allowed.' },
+  PERIM_E_SYMLINK_ESCAPES: { kind: 'invalid', summary: 'A symbolic link resolves outside the model root.' },
+  PERIM_E_SYMLINK_CYCLE: { kind: 'invalid', summary: 'Symbolic links form a cycle.' },
+  PERIM_E_SPECIAL_FILE: { kind: 'invalid', summary: 'The model contains a special file (device, socket, FIFO).' },
+  PERIM_E_PATH_ENCODING: { kind: 'invalid', summary: 'A file name is not valid UTF-8 and cannot be named in a manifest.' },
+  PERIM_E_FILE_CHANGED: { kind: 'invalid', summary: 'A file changed size while it was being hashed.' },
+
+  // bundle and statement structure (signing)
+  PERIM_E_BUNDLE_MALFORMED: { kind: 'invalid', summary: 'The signature file is not a well-formed Sigstore bundle.' },
+  PERIM_E_BUNDLE_MEDIA_TYPE: { kind: 'invalid', summary: 'The bundle mediaType is not a Sigstore bundle media type.' },
+  PERIM_E_PAYLOAD_TYPE: { kind: 'invalid', summary: 'The DSSE payloadType is not application/vnd.in-toto+json.' },
+  PERIM_E_STATEMENT_MALFORMED: { kind: 'invalid', summary: 'The in-toto statement is malformed (_type, subject, predicate).' },
+  PERIM_E_PREDICATE_TYPE: { kind: 'invalid', summary: 'The statement predicateType is not an OMS predicate.' },
+  PERIM_E_RESOURCES_EMPTY: { kind: 'invalid', summary: 'The predicate lists no resources.' },
+  PERIM_E_ROOT_DIGEST_MISMATCH: { kind: 'invalid', summary: 'The subject digest is not the SHA-256 over the listed resource digests.' },
+  PERIM_E_RESOURCE_NAME_UNSAFE: { kind: 'invalid', summary: 'A resource name is absolute, contains "..", a backslash, or is not canonical.' },
+  PERIM_E_SERIALIZATION_UNSUPPORTED: { kind: 'invalid', summary: 'The serialization method or hash type is unknown.' },
+
+  // signature checks
+  PERIM_E_SIGNATURE_INVALID: { kind: 'invalid', summary: 'The DSSE signature does not verify with the given key or certificate.' },
+  PERIM_E_KEY_MISMATCH: { kind: 'invalid', summary: 'The bundle names a different public key than the one given.' },
+  PERIM_E_WRONG_METHOD: { kind: 'invalid', summary: 'The bundle was made with another signing method than the one asked to verify.' },
+  PERIM_E_CERT_MALFORMED: { kind: 'invalid', summary: 'A certificate could not be parsed.' },
+  PERIM_E_CERT_CHAIN: { kind: 'invalid', summary: 'The certificate does not chain to a trusted anchor.' },
+  PERIM_E_CERT_EXPIRED: { kind: 'invalid', summary: 'A certificate was not valid at the time that matters.' },
+  PERIM_E_CERT_USAGE: { kind: 'invalid', summary: 'The signing certificate is not allowed to sign code (key usage / extended key usage).' },
+  PERIM_E_IDENTITY_MISMATCH: { kind: 'invalid', summary: 'The certificate identity (SAN) is not the expected one.' },
+  PERIM_E_ISSUER_MISMATCH: { kind: 'invalid', summary: 'The certificate OIDC issuer is not the expected one.' },
+  PERIM_E_TLOG: { kind: 'invalid', summary: 'The transparency-log entry is missing, does not match, or its proof fails.' },
+  PERIM_E_TRUST_ROOT: { kind: 'usage', summary: 'The trust root file is malformed or has no usable authority.' },
+
+  // model integrity
+  PERIM_E_MODEL_MISMATCH: { kind: 'invalid', summary: 'The files on disk do not match the signed manifest (changed, missing or extra).' },
+} as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
+
+export type ErrorKind = 'invalid' | 'usage' | 'io';
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class PerimeterError extends Error {
+  readonly code: ErrorCode;
+  /** Structured details safe to print (paths, names, digests); never secrets. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PerimeterError';
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  get kind(): ErrorKind {
+    return ERROR_CODES[this.code].kind;
+  }
+}
+
+export function isPerimeterError(e: unknown, code?: ErrorCode): e is PerimeterError {
+  return e instanceof PerimeterError && (code === undefined || e.code === code);
+}
+
+/** Wraps anything thrown into a PerimeterError, keeping the original as `cause`. */
+export function asPerimeterError(e: unknown, fallback: ErrorCode = 'PERIM_E_INTERNAL'): PerimeterError {
+  if (e instanceof PerimeterError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code)) {
+    const code: ErrorCode = err.code === 'ENOENT' ? 'PERIM_E_MODEL_NOT_FOUND' : 'PERIM_E_IO';
+    return new PerimeterError(code, `${err.code}: ${err.path ?? err.message}`, { cause: e });
+  }
+  return new PerimeterError(fallback, err?.message ?? String(e), { cause: e });
+}
