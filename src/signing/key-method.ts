@@ -3,7 +3,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { PerimeterError } from '../errors/errors.ts';
 import { bundleMethod, decodeBase64, type Bundle } from './bundle.ts';
 import { signedBundle, verifyDsseSignature } from './envelope.ts';
-import { hashForKey, keyHint, spkiDer } from './keys.ts';
+import { curveName, hashForKey, keyHint, spkiDer } from './keys.ts';
 import type { Signer, VerifiedPayload, Verifier } from './verifier.ts';
 
 export class KeySigner implements Signer {
@@ -45,7 +45,7 @@ export class KeyVerifier implements Verifier {
       checks.push('bundle embeds the given key (pre-v1.1.0 rawBytes form)');
     }
     const { payload, compatV02 } = verifyDsseSignature(this.#key, bundle.dsseEnvelope, { allowCompatV02: true });
-    checks.push(`DSSE signature verifies with the given ${this.#key.asymmetricKeyDetails?.namedCurve} key${compatV02 ? ' (model_signing v0.2.0 encoding)' : ''}`);
+    checks.push(`DSSE signature verifies with the given ${curveName(this.#key)} key${compatV02 ? ' (model_signing v0.2.0 encoding)' : ''}`);
     return { payloadType: bundle.dsseEnvelope.payloadType, payload, signer: { method: 'key', keyHint: hint, checks } };
   }
 }

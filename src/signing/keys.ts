@@ -4,6 +4,13 @@ import { readFileSync } from 'node:fs';
 import { PerimeterError } from '../errors/errors.ts';
 
 const CURVE_HASH: Record<string, string> = { 'prime256v1': 'sha256', 'secp384r1': 'sha384', 'secp521r1': 'sha512' };
+const CURVE_NAME: Record<string, string> = { 'prime256v1': 'P-256', 'secp384r1': 'P-384', 'secp521r1': 'P-521' };
+
+/** "P-256", "P-384" or "P-521" for a supported key. */
+export function curveName(key: KeyObject): string {
+  hashForKey(key);
+  return CURVE_NAME[key.asymmetricKeyDetails!.namedCurve!]!;
+}
 
 /** The curve's SHA-2 (P-256 -> SHA-256, P-384 -> SHA-384, P-521 -> SHA-512), as OMS and Sigstore require. */
 export function hashForKey(key: KeyObject): string {
