@@ -51,6 +51,10 @@ export const ERROR_CODES = {
 
   // model integrity
   PERIM_E_MODEL_MISMATCH: { kind: 'invalid', summary: 'The files on disk do not match the signed manifest (changed, missing or extra).' },
+
+  // scanning
+  PERIM_E_SCAN_TIMEOUT: { kind: 'invalid', summary: 'Scanning a file took longer than its time budget (reported as a finding).' },
+  PERIM_E_SCAN_FINDINGS: { kind: 'invalid', summary: 'The scan found something at or above the severity threshold.' },
 } as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
 
 export type ErrorKind = 'invalid' | 'usage' | 'io';

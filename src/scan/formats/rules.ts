@@ -1,0 +1,3 @@
+import type { RuleTable } from '../rule.ts';
+
+export const FORMATS_RULES: RuleTable = {};
