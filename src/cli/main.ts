@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { registerDemo } from './commands/demo.ts';
 import { registerErrors } from './commands/errors.ts';
 import { registerHash } from './commands/hash.ts';
+import { registerScan } from './commands/scan.ts';
 import { registerSign } from './commands/sign.ts';
 import { registerVerify } from './commands/verify.ts';
 import { EXIT } from './output.ts';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerHash(program);
   registerSign(program);
   registerVerify(program);
+  registerScan(program);
   registerErrors(program);
   // Subcommands inherit the override so usage errors exit 2, not commander's default 1.
   const walk = (c: Command): void => {

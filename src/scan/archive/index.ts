@@ -1,8 +1,6 @@
-import type { FormatScanner } from '../types.ts';
-
-/** Placeholders until the archive readers land. */
-export const zipScanner: FormatScanner = { async scan() {} };
-export const tarScanner: FormatScanner = { async scan() {} };
-export const gzipScanner: FormatScanner = { async scan() {} };
+/** The archive readers: zip (read the way PyTorch reads it), tar, gzip, and 7z / bzip2 / xz through a WebAssembly 7-Zip. */
+export { gzipScanner } from './gzip.ts';
 /** 7z, and bzip2/xz streams, through a WebAssembly 7-Zip. */
-export const sevenZipScanner: FormatScanner = { async scan() {} };
+export { sevenZipScanner } from './sevenzip.ts';
+export { tarScanner } from './tar.ts';
+export { zipScanner } from './zip.ts';

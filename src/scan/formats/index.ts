@@ -1,13 +1,10 @@
-import type { FormatScanner } from '../types.ts';
-
-const todo: FormatScanner = { async scan() {} };
-/** Placeholders until the format scanners land. */
-export const numpyScanner = todo;
-export const safetensorsScanner = todo;
-export const ggufScanner = todo;
-export const hdf5Scanner = todo;
-export const onnxScanner = todo;
-export const savedModelScanner = todo;
-export const jsonScanner = todo;
-export const torchscriptCodeScanner = todo;
-export const pythonSourceScanner = todo;
+/** The model-format scanners (everything but pickle and archives), by the names scanners.ts uses. */
+export { numpyScanner } from './numpy.ts';
+export { safetensorsScanner } from './safetensors.ts';
+export { ggufScanner } from './gguf.ts';
+export { hdf5Scanner } from './hdf5.ts';
+export { onnxScanner } from './onnx.ts';
+export { savedModelScanner } from './savedmodel.ts';
+export { jsonScanner } from './json.ts';
+export { torchscriptCodeScanner, pythonSourceScanner } from './code.ts';
+export { analyzeTemplate, reportTemplate } from './template.ts';
