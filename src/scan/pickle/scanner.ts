@@ -7,7 +7,8 @@
  */
 import type { Blob, FormatScanner, ScanContext, Severity } from '../types.ts';
 import { runStream } from './exec.ts';
-import type { GlobalEntry, NestedLoad, StreamEvent, StreamResult } from './machine.ts';
+import { FAST_PATH_MIN_BYTES, pureDataPickleEnd } from './fastpath.ts';
+import { MAX_MEMO, MAX_STACK, type GlobalEntry, type NestedLoad, type StreamEvent, type StreamResult } from './machine.ts';
 import { PROTO01_START } from './opcodes.ts';
 import type { PolicyContext } from './policy.ts';
 import { PickleStop, StreamReader } from './reader.ts';
@@ -96,7 +97,37 @@ export async function scanPickles(blob: Blob, ctx: ScanContext, probe: boolean):
     // Only once the content is known to be pickle: text that starts like one gets no finding.
     if (confirmed) ctx.report({ ruleId: 'PICKLE_TRAILING_DATA', message: `${blob.size - at} bytes after the last pickle are not pickle data`, offset: at });
   };
+  /** After a stream ends at `pos`: does another pickle follow? (Trailing bytes are reported once.) */
+  const anotherStream = (): boolean => {
+    if (pos >= blob.size) return false;
+    const next = blob.read(pos, 1)[0]!;
+    probing = next !== 0x80;
+    if (probing && !PROTO01_START.has(next)) {
+      trailing(pos);
+      return false;
+    }
+    return true;
+  };
   for (let index = 0; pos < blob.size; index++) {
+    // A large pure-data stream (no import, no call) cannot run code: prove that shape cheaply and
+    // skip symbolic execution. Anything else, or a short stream, takes the full executor.
+    if (!probing && legacyLeft < 0) {
+      const inTime = (): boolean => {
+        try {
+          ctx.checkDeadline();
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const fast = pureDataPickleEnd(blob, pos, { inTime, maxOpcodes: ctx.limits.maxOpcodes, maxBytes: ctx.limits.maxBytes, maxStack: MAX_STACK, maxMemo: MAX_MEMO });
+      if (fast && fast.end - pos >= FAST_PATH_MIN_BYTES) {
+        confirmed = true;
+        pos = fast.end;
+        if (anotherStream()) continue;
+        break;
+      }
+    }
     r.seek(pos);
     r.limitEnd = pos + ctx.limits.maxBytes;
     const res = runStream(r, { maxOpcodes: ctx.limits.maxOpcodes, maxBytes: ctx.limits.maxBytes, probe: probing, policy, tick, depth: 0 });
@@ -123,13 +154,7 @@ export async function scanPickles(blob: Blob, ctx: ScanContext, probe: boolean):
       probing = false;
       continue;
     }
-    if (pos >= blob.size) break;
-    const next = blob.read(pos, 1)[0]!;
-    probing = next !== 0x80;
-    if (probing && !PROTO01_START.has(next)) {
-      trailing(pos);
-      break;
-    }
+    if (!anotherStream()) break;
   }
   for (const n of nested) {
     if (!n.blob || n.blob.size === 0) continue;
