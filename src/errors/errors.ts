@@ -52,6 +52,11 @@ export const ERROR_CODES = {
   // model integrity
   PERIM_E_MODEL_MISMATCH: { kind: 'invalid', summary: 'The files on disk do not match the signed manifest (changed, missing or extra).' },
 
+  // store
+  PERIM_E_STORE: { kind: 'io', summary: 'The database could not be opened, migrated or queried.' },
+  PERIM_E_CONFLICT: { kind: 'invalid', summary: 'A write conflicted with another writer (unique key or concurrent update).' },
+  PERIM_E_NOT_FOUND: { kind: 'usage', summary: 'No artifact, runtime or record with that name or digest.' },
+
   // scanning
   PERIM_E_SCAN_TIMEOUT: { kind: 'invalid', summary: 'Scanning a file took longer than its time budget (reported as a finding).' },
   PERIM_E_SCAN_FINDINGS: { kind: 'invalid', summary: 'The scan found something at or above the severity threshold.' },

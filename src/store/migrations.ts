@@ -1,0 +1,98 @@
+/**
+ * Migrations: one code path for both backends (kysely's schema builder), applied in name order by
+ * kysely's Migrator, which takes a lock so several processes can start at once.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
+
+/** Column types that differ between the backends. */
+export interface Dialect {
+  big: 'bigint' | 'integer';
+  /** An auto-incrementing integer primary key column definition. */
+  serial: 'serial' | 'integer';
+  kind: 'sqlite' | 'postgres';
+}
+
+export type DialectMigration = (d: Dialect) => Migration;
+
+const registry: DialectMigration = (d) => ({
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('artifacts')
+      .addColumn('digest', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('format', 'text')
+      .addColumn('license', 'text')
+      .addColumn('parent_digest', 'text')
+      .addColumn('predecessor_digest', 'text')
+      .addColumn('path', 'text')
+      .addColumn('bytes', d.big, (c) => c.notNull().defaultTo(0))
+      .addColumn('files', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('signer_method', 'text')
+      .addColumn('signer', 'text')
+      .addColumn('signer_issuer', 'text')
+      .addColumn('signature_verified', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('scan_verdict', 'text')
+      .addColumn('scan_findings', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('scan_summary', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('tier', 'integer')
+      .addColumn('created_at', d.big, (c) => c.notNull())
+      .addColumn('updated_at', d.big, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('artifacts_name').on('artifacts').column('name').execute();
+    await db.schema.createIndex('artifacts_parent').on('artifacts').column('parent_digest').execute();
+    await db.schema
+      .createTable('lineage')
+      .addColumn('child_digest', 'text', (c) => c.notNull())
+      .addColumn('parent_digest', 'text', (c) => c.notNull())
+      .addColumn('relation', 'text', (c) => c.notNull())
+      .addColumn('details', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('created_at', d.big, (c) => c.notNull())
+      .addPrimaryKeyConstraint('lineage_pk', ['child_digest', 'parent_digest'])
+      .execute();
+    await db.schema.createIndex('lineage_parent').on('lineage').column('parent_digest').execute();
+    await db.schema
+      .createTable('admissions')
+      .addColumn('id', d.serial, (c) => (d.kind === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+      .addColumn('digest', 'text', (c) => c.notNull())
+      .addColumn('env', 'text', (c) => c.notNull())
+      .addColumn('allowed', 'integer', (c) => c.notNull())
+      .addColumn('reasons', 'text', (c) => c.notNull())
+      .addColumn('decided_at', d.big, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('admissions_digest_env').on('admissions').columns(['digest', 'env']).execute();
+    await db.schema
+      .createTable('runtimes')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('created_at', d.big, (c) => c.notNull())
+      .addColumn('updated_at', d.big, (c) => c.notNull())
+      .addColumn('last_sync_at', d.big)
+      .addColumn('last_sync_error', 'text')
+      .execute();
+    await db.schema
+      .createTable('served_models')
+      .addColumn('runtime', 'text', (c) => c.notNull())
+      .addColumn('model_id', 'text', (c) => c.notNull())
+      .addColumn('served_digest', 'text')
+      .addColumn('artifact_digest', 'text')
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('details', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('seen_at', d.big, (c) => c.notNull())
+      .addPrimaryKeyConstraint('served_models_pk', ['runtime', 'model_id'])
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const t of ['served_models', 'runtimes', 'admissions', 'lineage', 'artifacts']) await db.schema.dropTable(t).ifExists().execute();
+  },
+});
+
+/** Every migration, by name; names sort in the order they apply. */
+export const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
+  '0001_registry': registry,
+};
+
+export { sql };
