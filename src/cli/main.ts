@@ -7,6 +7,12 @@ import { registerHash } from './commands/hash.ts';
 import { registerScan } from './commands/scan.ts';
 import { registerSign } from './commands/sign.ts';
 import { registerVerify } from './commands/verify.ts';
+import { registerRegistry } from './commands/registry.ts';
+import { registerRuntime } from './commands/runtime.ts';
+import { registerAdmit } from './commands/admit.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerServe } from './commands/serve.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { EXIT } from './output.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +28,12 @@ export function buildProgram(): Command {
   registerSign(program);
   registerVerify(program);
   registerScan(program);
+  registerRegistry(program); // register, lineage, inventory, bom
+  registerRuntime(program); // runtime add|list|sync|bind
+  registerAdmit(program); // admit
+  registerAudit(program); // audit checkpoint|prove|verify|export
+  registerServe(program); // serve
+  registerDoctor(program); // doctor
   registerErrors(program);
   // Subcommands inherit the override so usage errors exit 2, not commander's default 1.
   const walk = (c: Command): void => {

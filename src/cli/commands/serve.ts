@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** Placeholder: the serve commands are being written. */
+export function registerServe(program: Command): void {
+  void program;
+}
