@@ -20,3 +20,24 @@ export { loadPrivateKey, loadPublicKey, keyHint } from './signing/keys.ts';
 export { parseBundle, type Bundle } from './signing/bundle.ts';
 export { parseStatement, statementBytes, type SignedManifest } from './signing/statement.ts';
 export type { Signer, Verifier, SignerIdentity, VerifiedPayload } from './signing/verifier.ts';
+
+// config: the validated, frozen configuration file
+export { loadConfig, parseConfig, resolveConfigPath, defaultConfigPath, type LoadedConfig, type ConfigProblem, type TrustMaterial } from './config/load.ts';
+export { environmentSettings, environmentOfNamespace, type EnvironmentSettings } from './config/environments.ts';
+export { configSchema, SCAN_LEVELS, type ConfigData, type ScanLevel } from './config/schema.ts';
+
+// policy: admission decisions and the Kubernetes admission webhook
+export { admit, type AdmissionContext, type AdmitRequest, type Decision } from './policy/admit.ts';
+export { CHECKS, type CheckId, type Reason } from './policy/checks.ts';
+export { admittedIn, latestDecision, type RecordedDecision } from './policy/decisions.ts';
+export { reviewAdmission, parseReview, DIGEST_ANNOTATION, type ReviewResponse, type WebhookDeps } from './policy/webhook.ts';
+
+// runtimes: registration, bindings, discovery
+export { addRuntime, removeRuntime, listRuntimes, getRuntime, bindModel, unbindModel, RUNTIME_KINDS, type Runtime, type RuntimeKind, type RuntimeSpec, type ServedModel } from './registry/runtimes.ts';
+export { syncRuntimes, type SyncOptions, type SyncReport, type RuntimeSyncResult } from './registry/runtimes-sync.ts';
+export { FINDING_CODES, type Finding, type FindingCode } from './registry/runtimes-findings.ts';
+export { discover, type DiscoveredModel, type DiscoveryOptions } from './registry/discovery/index.ts';
+
+// server: the HTTP(S) server `perimeter serve` runs
+export { HttpServer, parseListen, type Handler, type Reply, type Request as HttpRequest, type RouteOptions } from './server/server.ts';
+export { serve, addAdmissionRoute, addHealthRoute, type ServeOptions, type Serving } from './server/serve.ts';

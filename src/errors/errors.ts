@@ -60,6 +60,27 @@ export const ERROR_CODES = {
   // scanning
   PERIM_E_SCAN_TIMEOUT: { kind: 'invalid', summary: 'Scanning a file took longer than its time budget (reported as a finding).' },
   PERIM_E_SCAN_FINDINGS: { kind: 'invalid', summary: 'The scan found something at or above the severity threshold.' },
+
+  // audit log
+  PERIM_E_AUDIT_TAMPERED: { kind: 'invalid', summary: 'The audit log does not match its entries, entry MACs or signed checkpoints (edited, deleted, inserted, reordered or rolled back).' },
+  PERIM_E_AUDIT_KEY: { kind: 'io', summary: 'The audit signing key is missing, unreadable, readable by others, or is not the key that wrote this log.' },
+  PERIM_E_AUDIT_PROOF: { kind: 'invalid', summary: 'An audit inclusion or consistency proof, or a checkpoint signature, does not verify.' },
+  PERIM_E_AUDIT_MALFORMED: { kind: 'invalid', summary: 'An audit checkpoint, verifier key, proof or export line is malformed.' },
+  PERIM_E_AUDIT_EVENT: { kind: 'usage', summary: 'An audit event cannot be recorded: it has no type, or its data is not plain JSON (NaN, bigint, cycles).' },
+  PERIM_E_AUDIT_CLOSED: { kind: 'usage', summary: 'The audit log was closed; nothing more can be appended.' },
+
+  // configuration file
+  PERIM_E_CONFIG_FILE: { kind: 'usage', summary: 'The configuration file cannot be read or is not valid YAML.' },
+
+  // runtimes and discovery
+  PERIM_E_RUNTIME_UNREACHABLE: { kind: 'io', summary: 'A runtime did not answer in time, or refused or dropped the connection.' },
+  PERIM_E_RUNTIME_HTTP: { kind: 'io', summary: 'A runtime answered with an HTTP error status.' },
+  PERIM_E_RUNTIME_RESPONSE: { kind: 'invalid', summary: "A runtime's answer is not the documented shape (not JSON, missing fields, too large)." },
+
+  // admission webhook and HTTP server
+  PERIM_E_REQUEST_MALFORMED: { kind: 'invalid', summary: 'An HTTP request to perimeter serve is malformed (method, content type, body size, JSON).' },
+  PERIM_E_REVIEW_MALFORMED: { kind: 'invalid', summary: 'The body is not a well-formed admission.k8s.io/v1 AdmissionReview request.' },
+  PERIM_E_LISTEN: { kind: 'io', summary: 'perimeter serve cannot listen on the address or load its TLS certificate and key.' },
 } as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
 
 export type ErrorKind = 'invalid' | 'usage' | 'io';

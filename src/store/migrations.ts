@@ -90,9 +90,84 @@ const registry: DialectMigration = (d) => ({
   },
 });
 
+/** Runtimes: the environment a runtime serves (admission is per environment); a served model's finding. */
+const runtimesMore: DialectMigration = () => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('runtimes').addColumn('env', 'text').execute();
+    await db.schema.alterTable('served_models').addColumn('finding', 'text').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('served_models').dropColumn('finding').execute();
+    await db.schema.alterTable('runtimes').dropColumn('env').execute();
+  },
+});
+
+/**
+ * Registry evidence beyond 0001: the signature outcome as a state (not just verified 0/1), its
+ * evidence (checks or the error), the training compute used for the EU AI Act modification
+ * estimate, and the inventory's read model (the row's registry fields as JSON, kept by
+ * src/registry in the same transaction) with an index for listing in registration order.
+ */
+const registryMore: DialectMigration = () => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('artifacts').addColumn('signature_status', 'text', (c) => c.notNull().defaultTo('none')).execute();
+    await db.schema.alterTable('artifacts').addColumn('signature_evidence', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+    await db.schema.alterTable('artifacts').addColumn('training_flops', 'double precision').execute();
+    await db.schema.alterTable('artifacts').addColumn('inventory_json', 'text').execute();
+    await db.schema.createIndex('artifacts_created').on('artifacts').columns(['created_at', 'digest']).execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.dropIndex('artifacts_created').ifExists().execute();
+    for (const c of ['inventory_json', 'training_flops', 'signature_evidence', 'signature_status']) await db.schema.alterTable('artifacts').dropColumn(c).execute();
+  },
+});
+
+/** The audit log (src/audit): entries (tree leaves), stored subtree hashes, the head row, checkpoints. */
+const audit: DialectMigration = (d) => ({
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('audit_entries')
+      .addColumn('idx', d.big, (c) => c.primaryKey())
+      .addColumn('at', d.big, (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('entry', 'text', (c) => c.notNull())
+      .addColumn('leaf_hash', 'text', (c) => c.notNull())
+      .addColumn('mac', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('audit_entries_at').on('audit_entries').column('at').execute();
+    await db.schema
+      .createTable('audit_nodes')
+      .addColumn('id', d.big, (c) => c.primaryKey())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('audit_head')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('size', d.big, (c) => c.notNull())
+      .addColumn('frontier', 'text', (c) => c.notNull())
+      .addColumn('mac', 'text', (c) => c.notNull())
+      .addColumn('updated_at', d.big, (c) => c.notNull())
+      .execute();
+    await db.insertInto('audit_head').values({ id: 1, size: 0, frontier: '[]', mac: '', updated_at: 0 }).execute();
+    await db.schema
+      .createTable('audit_checkpoints')
+      .addColumn('size', d.big, (c) => c.primaryKey())
+      .addColumn('root', 'text', (c) => c.notNull())
+      .addColumn('note', 'text', (c) => c.notNull())
+      .addColumn('created_at', d.big, (c) => c.notNull())
+      .execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const t of ['audit_checkpoints', 'audit_head', 'audit_nodes', 'audit_entries']) await db.schema.dropTable(t).ifExists().execute();
+  },
+});
+
 /** Every migration, by name; names sort in the order they apply. */
 export const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '0001_registry': registry,
+  '0002_audit': audit,
+  '0003_registry_more': registryMore,
+  '0004_runtimes_more': runtimesMore,
 };
 
 export { sql };

@@ -27,6 +27,17 @@ export interface ArtifactTable {
   tier: number | null;
   created_at: number;
   updated_at: number;
+  /** 0003: none (no signature) | unverified (signed, no trust material given) | verified | invalid. */
+  signature_status: Generated<string>;
+  /** 0003: JSON: the checks that passed, or the error code and message. */
+  signature_evidence: Generated<string>;
+  /** 0003: training compute in FLOP (own training for a base, the modification for a derivative). */
+  training_flops: number | null;
+  /**
+   * 0003: the registry's columns of this row (and its parent's name) as one JSON object, written by
+   * src/registry with the row, so `inventory --json` reads one column; NULL: built from the columns.
+   */
+  inventory_json: string | null;
 }
 
 export interface LineageTable {
@@ -54,6 +65,7 @@ export interface RuntimeTable {
   updated_at: number;
   last_sync_at: number | null;
   last_sync_error: string | null;
+  env: string | null; // the admission environment it serves; null: admitted in any environment will do
 }
 
 export interface ServedModelTable {
@@ -64,6 +76,40 @@ export interface ServedModelTable {
   source: string; // discovery | binding
   details: string; // JSON
   seen_at: number;
+  finding: string | null; // unknown_model | not_admitted | mismatch; null when in order
+}
+
+/** One audit log entry: a leaf of the Merkle tree (src/audit). */
+export interface AuditEntryTable {
+  idx: number; // leaf index, 0.., gap-free
+  at: number; // the event's time, epoch ms
+  type: string; // the event type, for queries
+  entry: string; // canonical JSON of the event: the exact bytes the leaf hashes
+  leaf_hash: string; // hex SHA-256(0x00 || entry)
+  mac: string; // hex HMAC over (idx, leaf hash) with a key derived from the audit key
+}
+
+/** Perfect subtree hashes of the audit tree (level >= 1), kept so proofs never rescan leaves. */
+export interface AuditNodeTable {
+  id: number; // (last leaf index) * 64 + level
+  hash: string; // hex
+}
+
+/** The one row (id 1) holding the audit tree's size and compact range, so appends are O(log n). */
+export interface AuditHeadTable {
+  id: number;
+  size: number;
+  frontier: string; // JSON array of hex subtree roots, largest first
+  mac: string; // hex HMAC over (size, frontier); '' for the empty log
+  updated_at: number;
+}
+
+/** Signed checkpoints (C2SP tlog-checkpoint notes), one per tree size. */
+export interface AuditCheckpointTable {
+  size: number;
+  root: string; // hex
+  note: string; // the signed note text
+  created_at: number;
 }
 
 export interface Database {
@@ -72,4 +118,8 @@ export interface Database {
   admissions: AdmissionTable;
   runtimes: RuntimeTable;
   served_models: ServedModelTable;
+  audit_entries: AuditEntryTable;
+  audit_nodes: AuditNodeTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointTable;
 }

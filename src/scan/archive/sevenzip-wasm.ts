@@ -7,7 +7,7 @@
  * Archives are not copied in: a lazy MEMFS node reads the Blob on demand. Extraction is bounded: a
  * write hook sees every write under the job's folder and keeps, trims or refuses it (ENOSPC).
  */
-import SevenZipPackage, { type SevenZipModuleFactory } from '7z-wasm';
+import type { SevenZipModuleFactory } from '7z-wasm';
 import type { Blob } from '../types.ts';
 
 /** The parts of Emscripten's FS used here (7z-wasm's typings omit a few). */
@@ -36,8 +36,19 @@ interface EmStream {
   position: number;
 }
 
-/** The package is CommonJS: module.exports is the factory, and also its `default`. */
-const SevenZip = (SevenZipPackage as unknown as { default: SevenZipModuleFactory }).default;
+/**
+ * The package is CommonJS: module.exports is the factory, and also its `default`. Loaded on first
+ * use only: importing it compiles the WebAssembly (~300 ms), which no command should pay for
+ * unless it meets a 7z, bzip2 or xz stream.
+ */
+let factory: Promise<SevenZipModuleFactory> | undefined;
+const SevenZip: SevenZipModuleFactory = (async (options: Parameters<SevenZipModuleFactory>[0]) => {
+  factory ??= import('7z-wasm').then((m) => {
+    const mod = m as unknown as { default: SevenZipModuleFactory & { default?: SevenZipModuleFactory } };
+    return mod.default.default ?? mod.default;
+  });
+  return (await factory)(options);
+}) as SevenZipModuleFactory;
 
 /** Emscripten (WASI) errno values. */
 const EIO = 29;
