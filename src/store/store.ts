@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Kysely, sql } from 'kysely';
-import { Migrator, type MigrationProvider } from 'kysely/migration';
 import { PerimeterError } from '../errors/errors.ts';
 import { MIGRATIONS, type Dialect } from './migrations.ts';
 import { openPostgres, redactUrl } from './postgres.ts';
@@ -75,14 +74,36 @@ export async function openStore(target: string = resolveDbTarget(), options: Ope
   return store;
 }
 
+/**
+ * Applies pending migrations in name order, all in one transaction under a lock, recording each
+ * in perimeter_migrations. Our own small migrator rather than kysely's: that one introspects every
+ * schema of the database, so DDL elsewhere in a shared PostgreSQL (another tenant's schema being
+ * dropped) could break start-up. PostgreSQL: a transaction-scoped advisory lock; SQLite: BEGIN
+ * IMMEDIATE (the database's write lock).
+ */
 export async function migrate(store: Store): Promise<string[]> {
   const d: Dialect = store.kind === 'postgres' ? { kind: 'postgres', big: 'bigint', serial: 'serial' } : { kind: 'sqlite', big: 'integer', serial: 'integer' };
-  const provider: MigrationProvider = { getMigrations: async () => Object.fromEntries(Object.entries(MIGRATIONS).map(([name, m]) => [name, m(d)])) };
-  // kysely looks for its migration tables across all schemas unless told which: name ours, so
-  // stores in different schemas of one PostgreSQL database never see each other's tables.
-  const migrationTableSchema =
-    store.kind === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(store.db)).rows[0]?.s : undefined;
-  const { error, results } = await new Migrator({ db: store.db, provider, ...(migrationTableSchema ? { migrationTableSchema } : {}) }).migrateToLatest();
-  if (error) throw new PerimeterError('PERIM_E_STORE', `migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const names = Object.keys(MIGRATIONS).sort();
+  return store.db.connection().execute(async (conn) => {
+    await sql.raw(store.kind === 'postgres' ? 'begin' : 'begin immediate').execute(conn);
+    try {
+      if (store.kind === 'postgres') await sql`select pg_advisory_xact_lock(7243610158)`.execute(conn);
+      await sql`create table if not exists perimeter_migrations (name text primary key, applied_at ${sql.raw(d.big)} not null)`.execute(conn);
+      const done = new Set((await sql<{ name: string }>`select name from perimeter_migrations`.execute(conn)).rows.map((r) => r.name));
+      const unknown = [...done].filter((n) => !(n in MIGRATIONS));
+      if (unknown.length) throw new Error(`the database has migrations this version does not know (${unknown.join(', ')}): it was used by a newer Perimeter`);
+      const applied: string[] = [];
+      for (const name of names) {
+        if (done.has(name)) continue;
+        await MIGRATIONS[name]!(d).up(conn);
+        await sql`insert into perimeter_migrations (name, applied_at) values (${name}, ${Date.now()})`.execute(conn);
+        applied.push(name);
+      }
+      await sql`commit`.execute(conn);
+      return applied;
+    } catch (e) {
+      await sql`rollback`.execute(conn).catch(() => {});
+      throw new PerimeterError('PERIM_E_STORE', `migration failed: ${(e as Error).message ?? String(e)}`, { cause: e });
+    }
+  });
 }

@@ -62,7 +62,7 @@ export async function verifierFromFlags(f: RegisterFlags): Promise<Verifier | un
   return undefined;
 }
 
-function parseFlops(s: string | undefined): number | undefined {
+export function parseFlops(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   const n = Number(s);
   if (s.trim() === '' || !Number.isFinite(n) || n < 0) throw new PerimeterError('PERIM_E_USAGE', `--training-flops must be a non-negative number (e.g. 3.8e25), got "${s}"`);
