@@ -26,8 +26,7 @@ import { Frontier, nodeId } from '../src/audit/tree.ts';
 import { verifyStore } from '../src/audit/verify.ts';
 import type { AuditEvent } from '../src/audit/events.ts';
 import { openSqlite } from '../src/store/sqlite.ts';
-import type { Store } from '../src/store/store.ts';
-import { openStoreRetrying as openStore } from '../src/audit/test-store.ts';
+import { openStore, type Store } from '../src/store/store.ts';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);

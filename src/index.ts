@@ -41,3 +41,17 @@ export { discover, type DiscoveredModel, type DiscoveryOptions } from './registr
 // server: the HTTP(S) server `perimeter serve` runs
 export { HttpServer, parseListen, type Handler, type Reply, type Request as HttpRequest, type RouteOptions } from './server/server.ts';
 export { serve, addAdmissionRoute, addHealthRoute, type ServeOptions, type Serving } from './server/serve.ts';
+
+// scan: code that runs on load
+export { scanPath, verdictOf, type ScanReport, type ScanOptions, type FileResult, type Verdict } from './scan/scan.ts';
+export { toSarif } from './scan/sarif.ts';
+export { RULES as SCAN_RULES } from './scan/rules.ts';
+export type { Finding as ScanFinding, Severity, ScanLimits } from './scan/types.ts';
+
+// store and registry: the inventory
+export { openStore, resolveDbTarget, defaultDbPath, type Store } from './store/store.ts';
+export { registerModel, type RegisterOptions, type RegisterResult } from './registry/register.ts';
+export { lineage, assessModification, type LineageResult } from './registry/lineage.ts';
+export { inventory, writeInventoryJson, type Inventory } from './registry/inventory.ts';
+export { buildBom } from './registry/bom.ts';
+export type { AuditEvent, EventSink } from './audit/events.ts';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { tempDir } from '../../test/helpers.ts';
 import { backends } from '../../test/stores.ts';
-import { openStoreRetrying } from './test-store.ts';
+import { openStore } from '../store/store.ts';
 import { auditFiles, readKey } from './keys.ts';
 import { verifyStore } from './verify.ts';
 
@@ -45,7 +45,7 @@ function run(args: string[], killAfterMs?: number): Promise<Run> {
 }
 
 async function check(target: string, keyPath: string, acked: Map<number, string>, total?: number): Promise<void> {
-  const store = await openStoreRetrying(target);
+  const store = await openStore(target);
   opened.push(store);
   const key = readKey(keyPath)!;
   const r = await verifyStore(store, { key: key.key, mac: key.mac, checkpointFile: auditFiles(keyPath).checkpoint });

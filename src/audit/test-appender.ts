@@ -4,11 +4,11 @@
  *   node test-appender.ts TARGET KEY loop      append forever (until killed), checkpointing every 15 ms
  *   node test-appender.ts TARGET KEY count N   append N entries, then close and exit 0
  */
-import { openStoreRetrying } from './test-store.ts';
+import { openStore } from '../store/store.ts';
 import { AuditLog } from './log.ts';
 
 const [target, keyPath, mode, count] = process.argv.slice(2);
-const store = await openStoreRetrying(target!);
+const store = await openStore(target!);
 const log = await AuditLog.open(store, { keyPath: keyPath!, maxDelayMs: 2, maxBatch: 200 });
 let i = 0;
 const one = async (limit: number): Promise<void> => {

@@ -2,8 +2,7 @@
 import { join } from 'node:path';
 import { tempDir } from '../../test/helpers.ts';
 import type { Backend } from '../../test/stores.ts';
-import type { Store } from '../store/store.ts';
-import { openStoreRetrying } from './test-store.ts';
+import { openStore, type Store } from '../store/store.ts';
 import { AuditLog, type AuditLogOptions } from './log.ts';
 import type { AuditEvent } from './events.ts';
 
@@ -19,7 +18,7 @@ const open: Store[] = [];
 export async function openTestLog(b: Backend, options: AuditLogOptions = {}): Promise<TestLog> {
   const target = b.target();
   const keyPath = options.keyPath ?? join(tempDir('perimeter-audit-'), 'audit.key');
-  const store = await openStoreRetrying(target);
+  const store = await openStore(target);
   open.push(store);
   const log = await AuditLog.open(store, { ...options, keyPath });
   return { store, log, target, keyPath };
