@@ -54,4 +54,6 @@ export { registerModel, type RegisterOptions, type RegisterResult } from './regi
 export { lineage, assessModification, type LineageResult } from './registry/lineage.ts';
 export { inventory, writeInventoryJson, type Inventory } from './registry/inventory.ts';
 export { buildBom } from './registry/bom.ts';
-export type { AuditEvent, EventSink } from './audit/events.ts';
+
+// audit: the tamper-evident log
+export * from './audit/audit.ts';
