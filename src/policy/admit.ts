@@ -26,7 +26,7 @@ import { environmentSettings } from '../config/environments.ts';
 import { DIGEST, ENV_NAME } from '../config/schema.ts';
 import { checkFiles, checkKnown, checkLicense, checkRevoked, checkScan, checkSignature, skipped, type BundleFact, type FilesFact, type Reason } from './checks.ts';
 import { trustedVerifiers } from './trust.ts';
-import { recordDecision } from './decisions.ts';
+import { recordDecision, type DecisionToRecord } from './decisions.ts';
 
 export interface AdmissionContext {
   store: Store;
@@ -54,17 +54,14 @@ export interface AdmitRequest {
   dryRun?: boolean;
 }
 
-export interface Decision {
+/**
+ * A decision as returned: what is recorded (`digest` is what the files hash to when the artifact
+ * is unknown, null when nothing identified it; `policies` are the config settings that decided:
+ * the failing ones on deny, all passing ones on allow), plus its row id.
+ */
+export interface Decision extends DecisionToRecord {
   /** The admissions row id. */
   id: number;
-  allowed: boolean;
-  /** The artifact digest decided on (what the files hash to when it is unknown); null when nothing identified it. */
-  digest: string | null;
-  env: string;
-  reasons: Reason[];
-  /** The policy ids (config settings) that decided: the failing ones on deny, all passing ones on allow. */
-  policies: string[];
-  decidedAt: number;
   artifact?: { name: string; path: string | null };
 }
 
