@@ -8,13 +8,13 @@
  * Prints JSON: per case the file size, members, median scan time over several runs (through
  * scanBlob, as the CLI scans), and the bytes actually read from the file.
  */
+import { CountingBlob } from '../test/counting-blob.ts';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZipWriter, type ZipEntrySpec } from '../test/corpus/zip-writer.ts';
 import { FileBlob } from '../src/scan/blob.ts';
 import { scanBlob } from '../src/scan/context.ts';
-import type { Blob } from '../src/scan/types.ts';
 
 const keep = process.argv.includes('--keep');
 const dir = mkdtempSync(join(tmpdir(), 'perimeter-bench-archive-'));
@@ -23,21 +23,6 @@ const MiB = 1024 ** 2;
 /** A small pickle like torch.save's data.pkl: a dict of persistent-id tensors, hand-assembled. */
 const DATA_PKL = Buffer.from('\x80\x02}q\x00(X\x01\x00\x00\x00wq\x01X\x01\x00\x00\x00bq\x02u.', 'latin1');
 
-class CountingBlob implements Blob {
-  bytesRead = 0;
-  readonly #inner: Blob;
-  constructor(inner: Blob) {
-    this.#inner = inner;
-  }
-  get size(): number {
-    return this.#inner.size;
-  }
-  read(offset: number, length: number): Buffer {
-    const b = this.#inner.read(offset, length);
-    this.bytesRead += b.length;
-    return b;
-  }
-}
 
 /** Writes a zip to disk through positional writes; sparse members become holes. */
 function writeZip(path: string, entries: ZipEntrySpec[]): number {

@@ -10,6 +10,7 @@
  *   npx node bench/audit.ts [--entries N] [--appends N] [--backend sqlite|postgres|both]
  * PostgreSQL: PERIMETER_TEST_PG (default postgres://postgres@127.0.0.1:5432/test); skipped if unreachable.
  */
+import { PG_URL, postgresProblem } from '../test/pg.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -35,7 +36,6 @@ const arg = (name: string, dflt: string): string => {
 const ENTRIES = Number(arg('entries', '1000000'));
 const APPENDS = Number(arg('appends', '100000'));
 const BACKEND = arg('backend', 'both');
-const PG_URL = process.env.PERIMETER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dir = mkdtempSync(join(tmpdir(), 'perimeter-bench-audit-'));
 const schemas: string[] = [];
 
@@ -50,17 +50,7 @@ const gatewayEvent = (i: number): AuditEvent => ({
   data: { requestId: `req-${i}`, route: '/v1/chat/completions', decision: 'allow', prompt: `question ${i}`, completion: `answer ${i}`, tokensIn: 120 + (i % 50), tokensOut: 300, latencyMs: 850 },
 });
 
-async function pgReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
+const pgReachable = async (): Promise<boolean> => (await postgresProblem()) === undefined;
 
 function target(kind: 'sqlite' | 'postgres', name: string): string {
   if (kind === 'sqlite') return join(dir, `${name}.db`);

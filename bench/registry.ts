@@ -11,6 +11,7 @@
  *   npx node bench/registry.ts --small    # 256 MiB model, 10,000 artifacts
  *   PERIMETER_TEST_PG=postgres://...      # the PostgreSQL to use (default the test server)
  */
+import { PG_URL, postgresProblem } from '../test/pg.ts';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -31,7 +32,6 @@ const keep = process.argv.includes('--keep');
 const GiB = 1024 ** 3;
 const MODEL_BYTES = small ? GiB / 4 : 4 * GiB;
 const ARTIFACTS = small ? 10_000 : 100_000;
-const PG_URL = process.env.PERIMETER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const BIN = new URL('../bin/perimeter.js', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'perimeter-bench-registry-'));
 const ms = (t: number): number => Math.round((performance.now() - t) * 10) / 10;
@@ -227,17 +227,7 @@ async function benchInventory(kind: 'sqlite' | 'postgres', target: string): Prom
   }
 }
 
-async function pgReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
+const pgReachable = async (): Promise<boolean> => (await postgresProblem()) === undefined;
 
 const result: Record<string, unknown> = { node: process.version, small };
 try {

@@ -7,31 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
+import { PG_URL, postgresProblem } from './pg.ts';
 import { after } from 'node:test';
 import { openStore, type Store } from '../src/store/store.ts';
+
+export { PG_URL, postgresProblem };
 import { tempDir } from './helpers.ts';
 
-export const PG_URL = process.env.PERIMETER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const opened: Store[] = [];
 const schemas: string[] = [];
-
-let reachable: Promise<string | undefined> | undefined;
-/** undefined when PostgreSQL answers, else why not. */
-export function postgresProblem(): Promise<string | undefined> {
-  reachable ??= (async () => {
-    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-    try {
-      await c.connect();
-      await c.query('select 1');
-      return undefined;
-    } catch (e) {
-      return `PostgreSQL at ${PG_URL} is not reachable (${(e as Error).message})`;
-    } finally {
-      await c.end().catch(() => {});
-    }
-  })();
-  return reachable;
-}
 
 export interface Backend {
   name: 'sqlite' | 'postgres';

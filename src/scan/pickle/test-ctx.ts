@@ -54,20 +54,4 @@ export async function scanMemberBytes(buf: Buffer, name: string, member?: string
 }
 
 /** A blob that counts the bytes read from it. */
-export class CountingBlob implements Blob {
-  readonly inner: Blob;
-  bytesRead = 0;
-  reads = 0;
-  constructor(inner: Blob) {
-    this.inner = inner;
-  }
-  get size(): number {
-    return this.inner.size;
-  }
-  read(offset: number, length: number): Buffer {
-    const b = this.inner.read(offset, length);
-    this.bytesRead += b.length;
-    this.reads++;
-    return b;
-  }
-}
+export { CountingBlob } from '../../../test/counting-blob.ts';
