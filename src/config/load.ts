@@ -131,6 +131,11 @@ function resolvePaths(d: ConfigData, baseDir: string): void {
   }
   if (d.server.tls) d.server.tls = { cert: abs(baseDir, d.server.tls.cert), key: abs(baseDir, d.server.tls.key) };
   if (d.store.url && !isPostgresUrl(d.store.url)) d.store.url = abs(baseDir, d.store.url);
+  const g = d.gateway;
+  g.policy.cedar = g.policy.cedar.map((p) => abs(baseDir, p));
+  if (g.policy.schema) g.policy.schema = abs(baseDir, g.policy.schema);
+  g.identity.jwt = g.identity.jwt.map((j) => (j.jwks_file ? { ...j, jwks_file: abs(baseDir, j.jwks_file) } : j));
+  if (g.guards.classifier?.policy_file) g.guards.classifier = { ...g.guards.classifier, policy_file: abs(baseDir, g.guards.classifier.policy_file) };
 }
 
 function readText(path: string): string {

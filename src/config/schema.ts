@@ -6,6 +6,7 @@
  * no key, certificate or Sigstore identity is trusted until the file names one.
  */
 import { z } from 'zod';
+import { gatewaySchema } from './gateway.ts';
 
 /** Scan verdicts from best to worst; `admission.require.scan` is the worst one still admitted. */
 export const SCAN_LEVELS = ['clean', 'low', 'suspicious', 'dangerous'] as const;
@@ -86,6 +87,7 @@ export const configSchema = z.strictObject({
   store: z.strictObject({ url: z.string().min(1).optional() }).prefault({}),
   admission: admissionSchema.prefault({}),
   server: serverSchema.prefault({}),
+  gateway: gatewaySchema,
 });
 
 export type ConfigData = z.output<typeof configSchema>;

@@ -81,6 +81,24 @@ export const ERROR_CODES = {
   PERIM_E_REQUEST_MALFORMED: { kind: 'invalid', summary: 'An HTTP request to perimeter serve is malformed (method, content type, body size, JSON).' },
   PERIM_E_REVIEW_MALFORMED: { kind: 'invalid', summary: 'The body is not a well-formed admission.k8s.io/v1 AdmissionReview request.' },
   PERIM_E_LISTEN: { kind: 'io', summary: 'perimeter serve cannot listen on the address or load its TLS certificate and key.' },
+
+  // gateway: identity, policy, limits, guards, kill-switch, upstreams (HTTP status in docs/gateway.md)
+  PERIM_E_AUTH_MISSING: { kind: 'invalid', summary: 'The request carries no API key or bearer token (401).' },
+  PERIM_E_AUTH_INVALID: { kind: 'invalid', summary: 'The API key or bearer token is unknown, revoked, malformed, or its signature, issuer, audience or algorithm is not accepted (401).' },
+  PERIM_E_AUTH_EXPIRED: { kind: 'invalid', summary: 'The API key or bearer token has expired or is not yet valid (401).' },
+  PERIM_E_POLICY_DENIED: { kind: 'invalid', summary: 'The authorization policy does not permit this principal, action and model (default deny; 403).' },
+  PERIM_E_POLICY_LOAD: { kind: 'usage', summary: 'A Cedar policy set, schema or entity file cannot be parsed or validated; the last good set stays in force.' },
+  PERIM_E_MODEL_UNKNOWN: { kind: 'invalid', summary: 'No runtime serves the requested model (404).' },
+  PERIM_E_MODEL_NOT_ADMITTED: { kind: 'invalid', summary: 'The model a runtime serves does not match an artifact admitted for its environment (403).' },
+  PERIM_E_KILLED: { kind: 'invalid', summary: 'The model, principal or runtime was stopped by the kill-switch (403; a stream in flight ends with an error event).' },
+  PERIM_E_RATE_LIMITED: { kind: 'invalid', summary: 'A requests or tokens per minute limit is exhausted (429 with Retry-After).' },
+  PERIM_E_BUDGET_EXHAUSTED: { kind: 'invalid', summary: 'A tokens per day budget is used up (429 with Retry-After).' },
+  PERIM_E_GUARD_BLOCKED: { kind: 'invalid', summary: 'An input or output guard (secrets, PII, prompt injection, classifier) blocked the request or response (400, or an error event mid-stream).' },
+  PERIM_E_GUARD_UNAVAILABLE: { kind: 'io', summary: 'A classifier guard did not answer in time or answered nonsense, and its policy is fail-closed (503).' },
+  PERIM_E_UPSTREAM_UNREACHABLE: { kind: 'io', summary: 'The upstream runtime refused or dropped the connection (502).' },
+  PERIM_E_UPSTREAM_TIMEOUT: { kind: 'io', summary: 'The upstream runtime did not answer in time (504).' },
+  PERIM_E_UPSTREAM_ERROR: { kind: 'io', summary: 'The upstream runtime answered with an error status or a malformed body (502, or its 4xx passed on).' },
+  PERIM_E_COORDINATION: { kind: 'io', summary: 'Redis or PostgreSQL, used to share limits and kill-switch events between replicas, does not answer.' },
 } as const satisfies Record<string, { kind: ErrorKind; summary: string }>;
 
 export type ErrorKind = 'invalid' | 'usage' | 'io';

@@ -162,12 +162,48 @@ const audit: DialectMigration = (d) => ({
   },
 });
 
+const gateway: DialectMigration = (d) => ({
+  async up(db: Kysely<any>) {
+    // API keys: the secret is never stored, only SHA-256 of it (keys are 256-bit random, so a
+    // fast hash is enough); `id` is the public part of the key and the lookup key.
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('principal', 'text', (c) => c.notNull())
+      .addColumn('attributes', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', d.big, (c) => c.notNull())
+      .addColumn('expires_at', d.big)
+      .addColumn('revoked_at', d.big)
+      .addColumn('created_by', 'text', (c) => c.notNull().defaultTo('system'))
+      .execute();
+    // Kill-switch: one row per kill; active while revived_at is null.
+    await db.schema
+      .createTable('kills')
+      .addColumn('id', d.serial, (c) => (d.kind === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('target', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('created_at', d.big, (c) => c.notNull())
+      .addColumn('revived_at', d.big)
+      .addColumn('revived_by', 'text')
+      .execute();
+    await db.schema.createIndex('kills_active').on('kills').columns(['kind', 'target', 'revived_at']).execute();
+  },
+  async down(db: Kysely<any>) {
+    for (const t of ['kills', 'api_keys']) await db.schema.dropTable(t).ifExists().execute();
+  },
+});
+
 /** Every migration, by name; names sort in the order they apply. */
 export const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '0001_registry': registry,
   '0002_audit': audit,
   '0003_registry_more': registryMore,
   '0004_runtimes_more': runtimesMore,
+  '0005_gateway': gateway,
 };
 
 export { sql };

@@ -112,6 +112,31 @@ export interface AuditCheckpointTable {
   created_at: number;
 }
 
+/** A gateway API key (src/gateway/identity). The secret itself is never stored. */
+export interface ApiKeyTable {
+  id: string; // the public key id, e.g. "pk_4f2a..." (also the lookup key)
+  name: string;
+  principal: string; // the principal id requests with this key act as
+  attributes: string; // JSON: { org?, groups?, verified?, attestations?, ... }
+  hash: string; // hex SHA-256 of the secret part
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  created_by: string;
+}
+
+/** A kill-switch entry (src/gateway/killswitch): active while revived_at is null. */
+export interface KillTable {
+  id: Generated<number>;
+  kind: string; // model | principal | runtime
+  target: string; // a model id or artifact digest, a principal id, a runtime name
+  reason: string;
+  actor: string;
+  created_at: number;
+  revived_at: number | null;
+  revived_by: string | null;
+}
+
 export interface Database {
   artifacts: ArtifactTable;
   lineage: LineageTable;
@@ -122,4 +147,6 @@ export interface Database {
   audit_nodes: AuditNodeTable;
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointTable;
+  api_keys: ApiKeyTable;
+  kills: KillTable;
 }
