@@ -22,6 +22,8 @@ const MODULES: Readonly<Record<string, () => Promise<Register>>> = {
   admit: async () => (await import('./commands/admit.ts')).registerAdmit,
   audit: async () => (await import('./commands/audit.ts')).registerAudit, // audit checkpoint|prove|verify|export
   serve: async () => (await import('./commands/serve.ts')).registerServe,
+  keys: async () => (await import('./commands/keys.ts')).registerKeys, // keys create|list|revoke
+  kill: async () => (await import('./commands/kill.ts')).registerKill, // kill, revive
   doctor: async () => (await import('./commands/doctor.ts')).registerDoctor,
   errors: async () => (await import('./commands/errors.ts')).registerErrors,
 };
@@ -32,6 +34,7 @@ const COMMAND_MODULE: Readonly<Record<string, string>> = {
   lineage: 'registry',
   inventory: 'registry',
   bom: 'registry',
+  revive: 'kill',
 };
 
 /**
