@@ -30,6 +30,8 @@ export const gatewaySchema = z
       .prefault({}),
     /** Seconds between reloads of routes, keys and kills from the store (changes notified by other replicas arrive at once). */
     refresh_interval: z.number().int().min(1).max(3600).default(10),
+    /** Principals in this group may use the admin API (/admin/kill, /admin/revive, /admin/kills). */
+    admin_group: z.string().min(1).default('perimeter-admin'),
     /** Largest request body accepted. */
     max_body_bytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   })

@@ -60,8 +60,6 @@ export const parentNameOf = (parentDigest: string | null, registeredName: string
  * for the rows that have a tier or an admission (most rows are emitted exactly as stored).
  */
 export const LIVE_SUFFIX = ',"tier":null,"admittedEnvs":[]}';
-/** The read model starts with the digest: `{"digest":"` is 11 characters. */
-export const DIGEST_AT = 11;
 
 /** One artifact as the inventory's JSON object, in a fixed key order, digest first. */
 export function summaryJson(r: SummaryRow, parentName: string | null): string {

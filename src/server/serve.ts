@@ -1,7 +1,7 @@
 /**
  * The composition root of `perimeter serve`: one HttpServer with the health route and the
  * admission webhook, and the periodic runtime sync. Later rooms (the gateway) add their routes to
- * the same server through `routes`.
+ * the same server through `routes`, and hear about each sync through `onSync`.
  */
 import { sql } from 'kysely';
 import type { EventSink } from '../audit/events.ts';
@@ -24,8 +24,10 @@ export interface ServeOptions {
   syncTimeoutMs?: number;
   /** One line per notable thing (sync results, unexpected errors). */
   log?: (line: string) => void;
-  /** Extra routes (the gateway, later). */
+  /** Extra routes (the gateway). */
   routes?: (server: HttpServer) => void;
+  /** Called after each runtime sync (the gateway reloads its routes). */
+  onSync?: () => Promise<void> | void;
 }
 
 export interface Serving extends Listening {
@@ -75,8 +77,9 @@ export async function serve(o: ServeOptions): Promise<Serving> {
   let running: Promise<SyncReport | undefined> | undefined;
   const syncNow = (): Promise<SyncReport | undefined> => {
     running ??= syncRuntimes(o.store, o.sink, { timeoutMs: o.syncTimeoutMs, actor: 'system:serve' })
-      .then((r) => {
+      .then(async (r) => {
         log(`sync: ${r.runtimes.length} runtime(s), ${r.findings} finding(s), ${r.errors} error(s)`);
+        await o.onSync?.();
         return r;
       })
       .catch((e) => {

@@ -55,9 +55,13 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+/** A handler that owns the response (streaming, non-JSON bodies): the gateway's /v1 routes, /metrics. */
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 interface Route {
   handler: Handler;
   options: RouteOptions;
+  raw?: RawHandler;
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -76,6 +80,13 @@ export class HttpServer {
     return this;
   }
 
+  /** Registers a handler that reads the request and writes the response itself. */
+  mount(method: string, path: string, raw: RawHandler): this {
+    this.route(method, path, () => ({ status: 500 }));
+    this.#routes.get(path)!.get(method.toUpperCase())!.raw = raw;
+    return this;
+  }
+
   /** The node request listener (exposed so tests and other servers can mount it). */
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
     void this.#handle(req, res);
@@ -85,17 +96,22 @@ export class HttpServer {
     const method = (req.method ?? 'GET').toUpperCase();
     let path = '/';
     let query = new URLSearchParams();
-    try {
-      const u = new URL(req.url ?? '/', 'http://localhost');
-      path = u.pathname;
-      query = u.searchParams;
-    } catch {
-      /* a malformed target falls through to 404 */
+    const target = req.url ?? '/';
+    if (/^\/[A-Za-z0-9/_.-]*$/.test(target) && !target.includes('..') && !target.includes('//')) path = target; // the common case, without URL parsing
+    else {
+      try {
+        const u = new URL(target, 'http://localhost');
+        path = u.pathname;
+        query = u.searchParams;
+      } catch {
+        /* a malformed target falls through to 404 */
+      }
     }
     const byMethod = this.#routes.get(path);
     const route = byMethod?.get(method);
     if (!byMethod) return send(res, { status: 404, body: errorBody('PERIM_E_REQUEST_MALFORMED', `no route ${path}`) }, req);
     if (!route) return send(res, { status: 405, body: errorBody('PERIM_E_REQUEST_MALFORMED', `${method} is not allowed on ${path}`), headers: { allow: [...byMethod.keys()].join(', ') } }, req);
+    if (route.raw) return route.raw(req, res);
     try {
       const wantsJson = route.options.json ?? ['POST', 'PUT', 'PATCH'].includes(method);
       if (wantsJson && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {

@@ -1,0 +1,144 @@
+/**
+ * `perimeter inventory --json` over 100,000 artifacts on SQLite and PostgreSQL (issue 4: under
+ * 200 ms on both), printed as JSON:
+ *  - the command end to end, the program as npm's bin runs it (`node bin/perimeter.js ...` on the
+ *    pinned Node 24, stdout to /dev/null), min and median of --runs, next to bare Node (`-e 0`),
+ *    `--version` and the same command over an empty inventory, so start-up and listing can be told
+ *    apart; the same through `npx perimeter` (npx adds its own ~0.2-0.3 s);
+ *  - in-process: the lean path (streamInventoryJson, own connection) and the store path
+ *    (writeInventoryJsonBytes), both to /dev/null;
+ *  - that the command's output is byte for byte the store path's.
+ *
+ *   npx node bench/inventory.ts                 # 100k artifacts, fresh SQLite file and PostgreSQL schema
+ *   npx node bench/inventory.ts --small         # 10k
+ *   npx node bench/inventory.ts --runs 20 --keep  # keep the databases (their targets are printed)
+ *   npx node bench/inventory.ts --sqlite FILE --pg URL   # reuse filled databases (filled when empty)
+ *   PERIMETER_TEST_PG=postgres://...            # the PostgreSQL to use (default the test server)
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { PG_URL, postgresProblem } from '../test/pg.ts';
+import { writeInventoryJsonBytes } from '../src/registry/inventory.ts';
+import { streamInventoryJson } from '../src/registry/inventory-stream.ts';
+import { openStore } from '../src/store/store.ts';
+import { fill } from './inventory-fill.ts';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const small = process.argv.includes('--small');
+const keep = process.argv.includes('--keep');
+const RUNS = Number(arg('--runs') ?? 10);
+const ARTIFACTS = small ? 10_000 : 100_000;
+const NODE = process.execPath; // npx node: the pinned Node 24
+const ROOT = new URL('..', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin/perimeter.js');
+const work = mkdtempSync(join(tmpdir(), 'perimeter-bench-inventory-'));
+const round = (x: number): number => Math.round(x * 10) / 10;
+const stats = (xs: number[]): { min: number; median: number; max: number } => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: round(s[0]!), median: round(s[s.length >> 1]!), max: round(s[s.length - 1]!) };
+};
+
+/** Wall time of a command, stdout to /dev/null (as `> /dev/null`); interleaved runs after a warm-up. */
+function timeCommands(cmds: Record<string, string[]>, runs: number): Record<string, { min: number; median: number; max: number }> {
+  const out = openSync('/dev/null', 'w');
+  const times: Record<string, number[]> = {};
+  try {
+    for (let i = -1; i < runs; i++) {
+      for (const [name, [file, ...args]] of Object.entries(cmds)) {
+        const t = performance.now();
+        const r = spawnSync(file!, args, { cwd: ROOT, stdio: ['ignore', out, 'pipe'] });
+        const ms = performance.now() - t;
+        if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr}`);
+        if (i >= 0) (times[name] ??= []).push(ms);
+      }
+    }
+  } finally {
+    closeSync(out);
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, stats(v)]));
+}
+
+async function bench(kind: 'sqlite' | 'postgres', target: string, empty: string): Promise<Record<string, unknown>> {
+  const store = await openStore(target);
+  let fillMs: number | 'reused' = 'reused';
+  let reference: Buffer;
+  const lib: Record<string, number[]> = { leanPath: [], storePath: [] };
+  try {
+    const have = Number((await store.db.selectFrom('artifacts').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    if (have === 0) fillMs = await fill(store, ARTIFACTS);
+    else if (have !== ARTIFACTS) throw new Error(`${target} has ${have} artifacts, not ${ARTIFACTS}`);
+    if (kind === 'postgres') await sql`analyze`.execute(store.db);
+    await (await openStore(empty)).close(); // migrated, no artifacts
+    const parts: Uint8Array[] = [];
+    await writeInventoryJsonBytes(store, (c) => void parts.push(c), { ok: true });
+    reference = Buffer.concat(parts);
+    const devNull = openSync('/dev/null', 'w');
+    const sink = (c: Uint8Array): void => void writeSync(devNull, c);
+    for (let i = 0; i < 5; i++) {
+      let t = performance.now();
+      await streamInventoryJson(target, sink, { ok: true });
+      lib.leanPath!.push(performance.now() - t);
+      t = performance.now();
+      await writeInventoryJsonBytes(store, sink, { ok: true });
+      lib.storePath!.push(performance.now() - t);
+    }
+    closeSync(devNull);
+  } finally {
+    await store.close();
+  }
+  const printed = spawnSync(NODE, [BIN, 'inventory', '--json', '--db', target], { cwd: ROOT, maxBuffer: 1 << 30 });
+  if (printed.status !== 0 || !printed.stdout.equals(reference)) throw new Error(`the command's output differs from writeInventoryJsonBytes (exit ${printed.status})`);
+  const cli = timeCommands(
+    {
+      nodeBare: [NODE, '-e', '0'],
+      version: [NODE, BIN, '--version'],
+      inventoryEmpty: [NODE, BIN, 'inventory', '--json', '--db', empty],
+      inventory: [NODE, BIN, 'inventory', '--json', '--db', target],
+    },
+    RUNS,
+  );
+  const npx = timeCommands({ npxInventory: ['npx', 'perimeter', 'inventory', '--json', '--db', target] }, Math.min(RUNS, 5));
+  return {
+    artifacts: ARTIFACTS,
+    fillMs,
+    jsonBytes: reference.length,
+    inProcessMs: { leanPath: stats(lib.leanPath!), storePath: stats(lib.storePath!) },
+    commandMs: { ...cli, ...npx },
+    target: { ms: 200, commandMedianMeets: cli.inventory!.median < 200 },
+  };
+}
+
+const result: Record<string, unknown> = { node: process.version, small, runs: RUNS, loadavgBefore: loadavg().map(round) };
+const drop: string[] = [];
+const schemaUrl = (schema: string): string => `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+try {
+  result.sqlite = await bench('sqlite', arg('--sqlite') ?? join(work, 'inventory.db'), join(work, 'empty.db'));
+  if ((await postgresProblem()) === undefined) {
+    const filled = `perim_bench_inv_${randomBytes(4).toString('hex')}`;
+    const empty = `perim_bench_empty_${randomBytes(4).toString('hex')}`;
+    drop.push(empty);
+    if (!arg('--pg') && !keep) drop.push(filled);
+    result.postgres = await bench('postgres', arg('--pg') ?? schemaUrl(filled), schemaUrl(empty));
+    if (keep) result.keptPostgres = arg('--pg') ?? schemaUrl(filled);
+  } else result.postgres = { skipped: `PostgreSQL at ${PG_URL} is not reachable` };
+} finally {
+  if (keep) result.keptSqlite = arg('--sqlite') ?? join(work, 'inventory.db');
+  else rmSync(work, { recursive: true, force: true });
+  if (drop.length && (await postgresProblem()) === undefined) {
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    for (const s of drop) await c.query(`drop schema if exists ${s} cascade`);
+    await c.end();
+  }
+}
+result.loadavgAfter = loadavg().map(round);
+result.cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1];
+process.stdout.write(JSON.stringify(result, null, 2) + '\n');
