@@ -17,7 +17,7 @@ import { tempDir } from './helpers.ts';
 import { AuditLog } from '../src/audit/log.ts';
 import { openStore, type Store } from '../src/store/store.ts';
 import { seedInventory, writeTestConfig, type Seeded } from '../src/gateway/test-gateway.ts';
-import { simulateInference, type InferenceSimulation } from '../src/gateway/test-inference.ts';
+import { simulateInference, type InferenceSimulation } from '../src/gateway/simulated-runtime.ts';
 
 const BIN = new URL('../bin/perimeter.js', import.meta.url).pathname;
 const pg = (await backends()).find((b) => b.name === 'postgres')!;

@@ -1,6 +1,6 @@
 /**
  * End to end: the official `openai` SDK as the client, through the gateway, to SIMULATED Ollama and
- * vLLM runtimes (test-inference.ts), on both store backends. Each case checks what the client sees,
+ * vLLM runtimes (simulated-runtime.ts), on both store backends. Each case checks what the client sees,
  * what reached (or did not reach) the runtime, and the audit event that records the decision.
  */
 import { after, before, describe, test } from 'node:test';

@@ -118,6 +118,11 @@ export class Gateway {
     return new Gateway({ guards, parts, authorizer, authenticator, limiter, kills, upstream, store: o.store, config: g });
   }
 
+  /** The kill-switch (kill and revive record, broadcast and cut in-flight requests). */
+  get killSwitch(): LiveKillSwitch {
+    return this.#kills;
+  }
+
   /** Reloads routes (inventory, admission) and API keys from the store. Never throws. */
   refresh(): Promise<void> {
     this.#refreshing ??= (async () => {

@@ -1,6 +1,6 @@
 /**
  * Test support only: a whole gateway on a real store, real audit log, real Cedar files and real
- * HTTP, in front of two SIMULATED runtimes (an Ollama and a vLLM stand-in, test-inference.ts).
+ * HTTP, in front of two SIMULATED runtimes (an Ollama and a vLLM stand-in, simulated-runtime.ts).
  *
  * Inventory: model "llama3.1:8b" on the Ollama simulation and "qwen2.5-7b" on the vLLM simulation
  * are signed artifacts admitted for env "prod" (through the real admit flow) and bound to the
@@ -22,7 +22,7 @@ import { HttpServer, type Listening } from '../server/server.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { Gateway } from './gateway.ts';
 import { createApiKey } from './identity/apikeys.ts';
-import { simulateInference, type InferenceSimulation } from './test-inference.ts';
+import { simulateInference, type InferenceSimulation } from './simulated-runtime.ts';
 
 export const POLICY = `
 @id("ml-team")

@@ -294,6 +294,6 @@ export async function streamPostgres(url: string, sink: ChunkSink, head: Record<
     if (where.password) where.password = '***';
     throw e instanceof PerimeterError ? e : new PerimeterError('PERIM_E_STORE', `cannot read the inventory from ${where.toString()}: ${(e as Error).message}`, { cause: e });
   } finally {
-    if (process.env.X_UNREF) { void client.end().catch(() => {}); (client as any).connection.stream.unref(); } else await client.end().catch(() => {});
+    await client.end().catch(() => {});
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `perimeter demo`: the README's first command. Builds a small model and a throwaway key, then
- * hashes, signs and verifies it, and shows that tampering is refused, printing every check.
+ * hashes, signs and verifies it, and shows that tampering is refused, printing every check; then
+ * admits it and puts the gateway in front of a simulated runtime (demo-gateway.ts).
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { hashModel } from '../../artifact/hash.ts';
 import { asPerimeterError, type ErrorCode } from '../../errors/errors.ts';
 import { KeySigner, KeyVerifier } from '../../signing/key-method.ts';
 import { signModel, verifyModel } from '../../signing/model.ts';
+import { gatewayDemo } from './demo-gateway.ts';
 import { EXIT, bold, dim, formatBytes, green, printJson, red } from '../output.ts';
 
 /** A tiny but well-formed safetensors file: two F32 tensors. */
@@ -49,7 +51,7 @@ interface Step {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('hash, sign and verify a small generated model with a throwaway key, and show tampering refused')
+    .description('sign and verify a small generated model, show tampering refused, then admit it and run the gateway in front of a simulated runtime')
     .option('--dir <dir>', 'where to create the demo (default: a new temporary folder)')
     .option('--keep', 'keep the demo folder afterwards')
     .option('--json', 'print the steps as JSON')
@@ -117,9 +119,10 @@ export function registerDemo(program: Command): void {
         say('6. key     verify with somebody else\'s public key');
         await attempt('wrong key', 'PERIM_E_KEY_MISMATCH', new KeyVerifier(other));
 
-        const passed = steps.every((x) => x.got === x.expected);
-        if (flags.json) printJson({ ok: passed, model, rootDigest: h.manifest.rootDigest, signature: s.signaturePath, steps });
-        else say(passed ? `\n${green('✔')} demo passed: the signed model verified, and all 3 tampering cases were refused.` : `\n${red('✘')} demo FAILED: see the steps above.`);
+        const gw = await gatewayDemo({ base, model, publicKey, say, mark: (ok) => (ok ? green('✔') : red('✘ UNEXPECTED')) });
+        const passed = steps.every((x) => x.got === x.expected) && gw.every((x) => x.got === x.expected);
+        if (flags.json) printJson({ ok: passed, model, rootDigest: h.manifest.rootDigest, signature: s.signaturePath, steps, gateway: gw });
+        else say(passed ? `\n${green('✔')} demo passed: the signed model verified, all 3 tampering cases were refused, and the gateway allowed, refused, redacted, cut and recorded as it should.` : `\n${red('✘')} demo FAILED: see the steps above.`);
         if (flags.keep || flags.dir) say(dim(`  kept ${base}`));
         process.exitCode = passed ? EXIT.OK : EXIT.FAILED;
       } catch (e) {

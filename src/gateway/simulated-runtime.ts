@@ -1,5 +1,5 @@
 /**
- * Test support only: a SIMULATED OpenAI-compatible inference server, standing in for the
+ * A SIMULATED OpenAI-compatible inference server, standing in for the
  * OpenAI-compatible endpoints of Ollama (/v1 on :11434) and vLLM (/v1 on :8000). It is not the real
  * program: it answers /v1/models, /v1/chat/completions (streamed as SSE and not, with a usage
  * block, and the final usage chunk when stream_options.include_usage is set), /v1/completions and
