@@ -87,9 +87,6 @@ export async function measure(t: Target, up: Upstream, o: MeasureOptions, proble
     if (rate > 0 && r.rps < rate * 0.97) {
       problems.push(`${t.name} ${what}: reached ${r.rps.toFixed(0)} requests/s of the ${rate} asked`);
     }
-    if (othersCpuPercent !== null && othersCpuPercent > o.quietPercent) {
-      problems.push(`${t.name} ${what}: other processes used ${othersCpuPercent}% of the machine's CPU meanwhile`);
-    }
     const l = r.latencyMs;
     console.log(`  ${what.padEnd(15)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${l.p50.toFixed(3)}  p99 ${l.p99.toFixed(3)}  ` +
       `p99.9 ${l.p999.toFixed(3)} ms  (${r.requests} requests, upstream saw ${upstreamChat}` +

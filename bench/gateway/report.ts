@@ -18,6 +18,8 @@ export interface Summary {
   readonly maxRps: Readonly<Record<number, number>>;
   /** The best of maxRps. */
   readonly bestRps: number;
+  /** Mean CPU share used by processes outside the benchmark during this target's measurements (NaN off Linux). */
+  readonly othersCpuPercent: number;
 }
 
 export function median(xs: readonly number[]): number {
@@ -27,20 +29,34 @@ export function median(xs: readonly number[]): number {
   return n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
-export function summarize(name: string, label: string, runs: readonly Measured[]): Summary {
-  const m = (f: (r: Measured) => number) => median(runs.map(f));
+/**
+ * `best`: the lowest latency and highest throughput of the rounds, each measure on its own (other
+ * work on the machine only ever makes a number worse); `median`: the median of the rounds.
+ */
+export type Stat = 'best' | 'median';
+
+export function summarize(name: string, label: string, runs: readonly Measured[], stat: Stat): Summary {
+  const pick = (f: (r: Measured) => number, higherIsBetter: boolean) => {
+    const xs = runs.map(f);
+    if (stat === 'median') return median(xs);
+    return higherIsBetter ? Math.max(...xs) : Math.min(...xs);
+  };
+  const lat = (f: (r: Measured) => number) => pick(f, false);
+  const rps = (f: (r: Measured) => number) => pick(f, true);
   const maxRps: Record<number, number> = {};
-  for (const [i, s] of (runs[0]?.max ?? []).entries()) maxRps[s.connections] = m((r) => r.max[i]!.rps);
+  for (const [i, s] of (runs[0]?.max ?? []).entries()) maxRps[s.connections] = rps((r) => r.max[i]!.rps);
+  const others = runs.flatMap((r) => [r.one, r.paced, ...r.max].map((s) => s.othersCpuPercent ?? Number.NaN));
   return {
     name, label, rounds: runs.length,
-    oneP50: m((r) => r.one.latencyMs.p50),
-    oneP99: m((r) => r.one.latencyMs.p99),
-    pacedRps: m((r) => r.paced.rps),
-    pacedP50: m((r) => r.paced.latencyMs.p50),
-    pacedP99: m((r) => r.paced.latencyMs.p99),
-    pacedP999: m((r) => r.paced.latencyMs.p999),
+    oneP50: lat((r) => r.one.latencyMs.p50),
+    oneP99: lat((r) => r.one.latencyMs.p99),
+    pacedRps: rps((r) => r.paced.rps),
+    pacedP50: lat((r) => r.paced.latencyMs.p50),
+    pacedP99: lat((r) => r.paced.latencyMs.p99),
+    pacedP999: lat((r) => r.paced.latencyMs.p999),
     maxRps,
     bestRps: Math.max(...Object.values(maxRps)),
+    othersCpuPercent: Math.round(others.reduce((a, b) => a + b, 0) / others.length),
   };
 }
 
@@ -55,7 +71,7 @@ export function table(rows: readonly Summary[], rate: number, conns: readonly nu
   const bare = rows.find((r) => r.name === 'bare');
   const head = ['target', '1 conn p50 / p99 (ms)', 'added p50 (ms)',
     `${rate}/s p50 / p99 / p99.9 (ms)`, `${rate}/s reached`, 'added p99 (ms)',
-    ...conns.map((c) => `max req/s, ${c} conns`), 'vs Portkey', 'vs bare'];
+    ...conns.map((c) => `max req/s, ${c} conns`), 'vs Portkey', 'vs bare', "others' CPU"];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const r of rows) {
     const cells = [
@@ -68,6 +84,7 @@ export function table(rows: readonly Summary[], rate: number, conns: readonly nu
       ...conns.map((c) => int(r.maxRps[c] ?? Number.NaN)),
       portkey ? `${f2(r.bestRps / portkey.bestRps)}x` : '-',
       bare ? `${f2(r.bestRps / bare.bestRps)}x` : '-',
+      Number.isFinite(r.othersCpuPercent) ? `${r.othersCpuPercent}%` : '-',
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }

@@ -147,6 +147,7 @@ function finish(p: GatewayParts, spec: EndpointSpec, o: Outcome, at: number, t0:
       status: o.status,
       code: o.code,
       decision: d ? { allowed: d.allowed, policies: d.policies, reasons: d.reasons, version: d.policyVersion } : null,
+      limit: o.limit && !o.limit.allowed ? { limit: o.limit.limit ?? null, retry_after_ms: o.limit.retryAfterMs } : null,
       guards: o.guards.map((f, i) => ({ side: side(i), rule: f.rule, action: f.action })),
       tokens: o.tokens ? { prompt_tokens: o.tokens.prompt, completion_tokens: o.tokens.completion, estimated: o.tokens.estimated } : null,
       stream: o.stream,

@@ -10,7 +10,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { LIVE_SUFFIX, parentNameOf, summaryJson, type SummaryRow } from './summary.ts';
 
-/** Receives the document in order; a returned promise holds the next chunk back (backpressure). */
+/**
+ * Receives the document in order. A returned promise holds the next chunk back (backpressure);
+ * the chunk's memory may be reused once the call returns or its promise settles: copy it to keep it.
+ */
 export type ChunkSink = (chunk: Uint8Array) => void | Promise<unknown>;
 
 export interface InventoryCounts {
@@ -57,7 +60,7 @@ export interface RuntimeData {
 /** Marks a row whose read model is missing: a control character no JSON text contains raw. */
 export const MISSING = 1;
 /** Artifacts per chunk. */
-export const CHUNK_ROWS = 4096;
+export const CHUNK_ROWS = 1024;
 /** What the stored read model ends with; replaced when a row has live values. */
 export const SUFFIX_LENGTH = LIVE_SUFFIX.length;
 

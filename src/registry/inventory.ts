@@ -8,7 +8,7 @@
 import { sql } from 'kysely';
 import type { Store } from '../store/store.ts';
 import { read } from './db.ts';
-import { ENVS_SQL, MISSING_PG_SQL, ROWS_SQL, SESSION_SQL, rowText } from './inventory-pg.ts';
+import { Admitted, ENVS_SQL, MISSING_PG_SQL, ROWS_SQL, SESSION_SQL, rowText } from './inventory-pg.ts';
 import {
   CHUNK_ROWS,
   RUNTIMES_SQL,
@@ -74,12 +74,12 @@ async function writePostgres(store: Store, sink: ChunkSink, head: Record<string,
       for (const s of SESSION_SQL.split(';')) await sql.raw(s).execute(trx);
       const source: ArtifactSource = {
         async chunks(emit) {
-          const envs = JSON.parse((await sql.raw<{ m: string }>(ENVS_SQL).execute(trx)).rows[0]!.m) as Record<string, string[]>;
+          const admitted = new Admitted(JSON.parse((await sql.raw<{ m: string }>(ENVS_SQL).execute(trx)).rows[0]!.m) as Record<string, string[]>);
           const rows = (await sql.raw<{ j: string | null; d: string | null; t: string | null }>(ROWS_SQL).execute(trx)).rows;
           for (let i = 0; i < rows.length; i += CHUNK_ROWS) {
             const end = Math.min(rows.length, i + CHUNK_ROWS);
             const texts: string[] = [];
-            for (let k = i; k < end; k++) texts.push(rowText(rows[k]!.j, rows[k]!.d, rows[k]!.t, envs));
+            for (let k = i; k < end; k++) texts.push(rowText(rows[k]!.j, rows[k]!.d, rows[k]!.t, admitted));
             await emit(Buffer.from(texts.join(',\n')), end - i);
           }
         },

@@ -4,7 +4,6 @@
  * given, or the scan failed; the artifact is recorded all the same); 2 usage or I/O error.
  */
 import { Option, type Command } from 'commander';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { PerimeterError } from '../../errors/errors.ts';
@@ -175,24 +174,14 @@ export function registerRegistry(program: Command): void {
       .description('every artifact (digest, name, kind, parent, license, signer, scan, admitted environments) and every runtime with what it serves')
       .option('--json', 'print the inventory as JSON (full values)'),
   ).action(async (f: DbFlags & { json?: boolean }) => {
-    const out = { json: f.json === true };
+    // --json: the database's bytes to stdout (bin/perimeter.js takes the same path without commander).
+    if (f.json === true) return void (process.exitCode = await (await import('./registry-inventory.ts')).runInventoryJson(f.db));
     try {
-      if (out.json) {
-        // The lean path: the database's bytes straight to stdout on a connection of its own, without
-        // the store module; a database that is missing or needs migrating goes through openStore.
-        const { resolveDbTarget, streamInventoryJson } = await import('../../registry/inventory-stream.ts');
-        const sink = (chunk: Uint8Array): Promise<unknown> | undefined => (process.stdout.write(chunk) ? undefined : once(process.stdout, 'drain'));
-        if (!(await streamInventoryJson(resolveDbTarget(f.db), sink, { ok: true }))) {
-          const { writeInventoryJsonBytes } = await import('../../registry/inventory.ts');
-          await withStore(f, (s) => writeInventoryJsonBytes(s, sink, { ok: true }));
-        }
-      } else {
-        const [{ inventory }, { renderInventory }] = await Promise.all([import('../../registry/inventory.ts'), import('./registry-format.ts')]);
-        process.stdout.write(renderInventory(await withStore(f, (s) => inventory(s))));
-      }
+      const [{ inventory }, { renderInventory }] = await Promise.all([import('../../registry/inventory.ts'), import('./registry-format.ts')]);
+      process.stdout.write(renderInventory(await withStore(f, (s) => inventory(s))));
       process.exitCode = EXIT.OK;
     } catch (e) {
-      process.exitCode = reportError(e, out, false);
+      process.exitCode = reportError(e, { json: false }, false);
     }
   });
 

@@ -151,6 +151,6 @@ async function ensureUpstream(store: Store, sink: EventSink, url: string, kind: 
   if (x?.error) line(`upstream ${url}: [${x.error.code}] ${x.error.message}`);
   else if (x) {
     line(`upstream ${url}: ${x.served.length} model(s), ${x.findings.length} not admitted`);
-    for (const sm of x.served) if (sm.finding) line(`  ${sm.modelId}: ${sm.finding.message}${kind === 'openai' ? ' (bind it: perimeter runtime bind upstream MODEL DIGEST)' : ''}`);
+    for (const sm of x.served) if (sm.finding) line(`  ${sm.finding.message}`);
   }
 }

@@ -15,8 +15,6 @@ test('Luhn: published test numbers pass, every single-digit change fails, non-di
   }
   assert.equal(luhnValid(''), false);
   assert.equal(luhnValid('4111-1111'), false);
-  // Adjacent transposition 09 <-> 90 is the one Luhn cannot see.
-  assert.equal(luhnValid('4111111111111111'), luhnValid('4111111111111111'));
   assert.ok(luhnValid(withLuhn('453201511283036')));
 });
 

@@ -10,7 +10,8 @@ import { PII_RULES } from './pii.ts';
 import type { Rule } from './rule.ts';
 import { Scanner, type ActiveRule } from './scanner.ts';
 import { SECRET_RULES } from './secrets.ts';
-import type { ClassifierGuard } from './classifier.ts';
+import { ClassifierGuard } from './classifier.ts';
+import { OutputStreamGuard } from './stream.ts';
 
 export type Where = 'input' | 'output';
 
@@ -56,6 +57,19 @@ export class GuardSet implements Guard {
     this.classifier = o.classifier;
   }
 
+  /**
+   * The guard set of a config, with its classifier when one is configured (reads the policy file
+   * and the API key variable now: a PerimeterError PERIM_E_CONFIG when they are missing).
+   */
+  static create(config: GatewayGuardsConfig): GuardSet {
+    return new GuardSet(config, config.classifier ? { classifier: new ClassifierGuard(config.classifier) } : {});
+  }
+
+  /** Closes the classifier's connections. */
+  async close(): Promise<void> {
+    await this.classifier?.close();
+  }
+
   /** Whether any detector is on for that side. */
   enabled(where: Where): boolean {
     return !(where === 'input' ? this.#input : this.#output).empty;
@@ -67,6 +81,11 @@ export class GuardSet implements Guard {
    */
   get holdback(): number {
     return this.#output.empty ? 0 : Math.max(this.config.holdback_chars, this.#output.holdback);
+  }
+
+  /** A fresh output guard for one streamed choice. */
+  outputStream(): OutputStreamGuard {
+    return new OutputStreamGuard(this);
   }
 
   /** The output scanner (for the stream guard). */

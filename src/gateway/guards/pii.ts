@@ -33,16 +33,20 @@ const emailRule: Rule = {
   kind: KIND,
   weight: 1,
   triggers: { cs: ['@'] },
-  behind: 1,
-  span: MAX_LOCAL + 1 + MAX_DOMAIN + 1,
-  ahead: 1,
+  behind: MAX_LOCAL + 1,
+  span: MAX_LOCAL + 1 + MAX_DOMAIN + 2,
+  ahead: 2,
   find(text: string, from: number, rule: number, out: RawMatch[]) {
+    // A match may not start before `from` nor inside the previous match; whether a local part is
+    // too long is read from the text itself (look-behind), so a later scan from another starting
+    // point decides every "@" the same way.
     let floor = from;
     let at = text.indexOf('@', from);
     while (at !== -1) {
-      let s = at;
-      while (s > floor && at - s < MAX_LOCAL && isLocal(text.charCodeAt(s - 1))) s--;
-      const tooLong = s > floor && at - s === MAX_LOCAL && isLocal(text.charCodeAt(s - 1));
+      let s0 = at;
+      while (s0 > 0 && at - s0 <= MAX_LOCAL && isLocal(text.charCodeAt(s0 - 1))) s0--;
+      const tooLong = at - s0 > MAX_LOCAL;
+      let s = s0;
       while (s < at && text.charCodeAt(s) === 46) s++;
       let e = at + 1;
       const max = Math.min(text.length, at + 1 + MAX_DOMAIN);
@@ -50,8 +54,10 @@ const emailRule: Rule = {
       const domainTooLong = e === at + 1 + MAX_DOMAIN && e < text.length && isDomain(text.charCodeAt(e));
       let d = e;
       while (d > at + 1 && (text.charCodeAt(d - 1) === 46 || text.charCodeAt(d - 1) === 45)) d--;
-      if (!tooLong && !domainTooLong && s < at && text.charCodeAt(at - 1) !== 46 && domainValid(text.slice(at + 1, d))) {
-        out.push({ rule, anchor: s, start: s, end: d });
+      // user@host:path is an SSH/SCP remote (git@github.com:org/repo.git), not an address.
+      const scp = text.charCodeAt(d) === 58 && d + 1 < text.length && text.charCodeAt(d + 1) > 32;
+      if (s0 >= floor && !tooLong && !domainTooLong && !scp && s < at && text.charCodeAt(at - 1) !== 46 && domainValid(text.slice(at + 1, d))) {
+        out.push({ rule, anchor: s0, start: s, end: d, reach: d });
         floor = d;
         at = text.indexOf('@', d);
       } else {

@@ -16,14 +16,16 @@
 import type { GuardKind } from '../types.ts';
 
 /**
- * A match: rule index in its scanner, the reported span [start, end), and where the attempt that
- * found it began (`anchor` <= start: a rule may report only the value after a name).
+ * A match: rule index in its scanner, the reported span [start, end), where the attempt that
+ * found it began (`anchor` <= start: a rule may report only the value after a name) and where
+ * the next attempt of the rule begins (`reach` >= end: e.g. after a closing quote).
  */
 export interface RawMatch {
   rule: number;
   anchor: number;
   start: number;
   end: number;
+  reach: number;
 }
 
 /** What wakes a rule up: literals (case-sensitive or not, ASCII) or a special character shape. */
@@ -117,7 +119,7 @@ export function regexRule(spec: RegexRuleSpec): Rule {
             if (end < candidateEnd && end > m.index) re.lastIndex = end;
           }
         }
-        out.push({ rule, anchor: m.index, start, end });
+        out.push({ rule, anchor: m.index, start, end, reach: Math.max(end, re.lastIndex) });
       }
     },
   };

@@ -99,8 +99,14 @@ export class Scanner {
    * literals are compared only where their first three characters (case folded) occur.
    */
   prefilter(text: string): boolean {
-    const gen = ++this.#gen;
     const hit = this.#hit;
+    // A generation number marks this call's hits without clearing the array; it wraps at 2^32.
+    let gen = (this.#gen + 1) >>> 0;
+    if (gen === 0) {
+      hit.fill(0);
+      gen = 1;
+    }
+    this.#gen = gen;
     const tri = this.#tri;
     const triMask = this.#triMask;
     const rare = this.#rare;

@@ -51,13 +51,17 @@ const awsSecretNearKeyId: Rule = {
     let next = from;
     let id: RegExpExecArray | null;
     while ((id = KEY_ID.exec(text)) !== null) {
-      const idEnd = id.index + 20;
-      SECRET_40.lastIndex = Math.max(idEnd + 1, next);
+      // The window a value may occupy (starting 1..NEAR after the id), with one character of
+      // context on each side for the boundary checks; searched as a short slice so a key id
+      // with no value after it costs ~NEAR characters, not the rest of the text.
+      const lo = id.index + 20;
+      const windowText = text.slice(lo, lo + NEAR + 41);
+      SECRET_40.lastIndex = Math.max(1, next - lo);
       let v: RegExpExecArray | null;
-      while ((v = SECRET_40.exec(text)) !== null && v.index <= idEnd + NEAR) {
+      while ((v = SECRET_40.exec(windowText)) !== null && v.index <= NEAR) {
         if (awsSecretShape(v[0])) {
-          out.push({ rule, anchor: v.index, start: v.index, end: v.index + 40 });
-          next = v.index + 40;
+          out.push({ rule, anchor: lo + v.index, start: lo + v.index, end: lo + v.index + 40, reach: lo + v.index + 40 });
+          next = lo + v.index + 40;
         }
       }
       KEY_ID.lastIndex = id.index + 1;
@@ -81,8 +85,10 @@ export const SECRET_RULES: readonly Rule[] = [
   regexRule({
     id: 'secret.gcp-service-account',
     kind: KIND,
-    // The private_key member of a Google service-account JSON key file: the whole JSON string.
-    re: `"private_key"\\s{0,3}:\\s{0,3}"-----BEGIN PRIVATE KEY-----(?:[^"\\\\]|\\\\[^]){0,${PEM_BODY}}"?`,
+    // The private_key member of a Google service-account JSON key file: the JSON string's content
+    // (so the redacted file is still JSON).
+    re: `"private_key"\\s{0,3}:\\s{0,3}"(-----BEGIN PRIVATE KEY-----(?:[^"\\\\]|\\\\[^]){0,${PEM_BODY}})"?`,
+    group: 1,
     triggers: { cs: ['"private_key"'] },
     behind: 0,
     span: 64,

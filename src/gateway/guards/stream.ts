@@ -24,6 +24,12 @@ export interface StreamStep {
 }
 
 const NONE: readonly GuardFinding[] = Object.freeze([]);
+/**
+ * Text is released in steps of at least this many characters: each release re-runs the detectors
+ * over the held window, so releasing per token would repeat that work ~8 times as often for the
+ * same text (at most STEP - 1 characters more are held).
+ */
+const STEP = 32;
 const NOTHING: StreamStep = Object.freeze({ emit: '', findings: NONE });
 
 export class OutputStreamGuard {
@@ -61,7 +67,7 @@ export class OutputStreamGuard {
     }
     this.#buf += delta;
     const limit = this.#buf.length - this.#hold;
-    if (limit <= this.#rel - this.#base) return NOTHING;
+    if (limit - (this.#rel - this.#base) < STEP) return NOTHING;
     return this.#release(limit, false);
   }
 
@@ -81,11 +87,8 @@ export class OutputStreamGuard {
     let r = limit;
     if (!final) {
       r = releasePoint(matches, limit);
-      // Never split a surrogate pair between two emits.
-      if (r > from) {
-        const c = buf.charCodeAt(r - 1);
-        if (c >= 0xd800 && c <= 0xdbff) r--;
-      }
+      // Never split a surrogate pair between two emits (and stay outside every match).
+      while (r > from && isHighSurrogate(buf.charCodeAt(r - 1))) r = releasePoint(matches, r - 1);
       if (r <= from) return NOTHING;
     }
     let emit: string;
@@ -113,13 +116,13 @@ export class OutputStreamGuard {
   }
 }
 
-/** The largest point <= limit that is not inside any match (from where its attempt began). */
+/** The largest point <= limit outside every match (from where its attempt began to where the next one would). */
 function releasePoint(matches: readonly RawMatch[], limit: number): number {
   let r = limit;
   for (let changed = true; changed; ) {
     changed = false;
     for (const m of matches) {
-      if (m.anchor < r && m.end > r) {
+      if (m.anchor < r && m.reach > r) {
         r = m.anchor;
         changed = true;
       }
@@ -128,10 +131,12 @@ function releasePoint(matches: readonly RawMatch[], limit: number): number {
   return r;
 }
 
+const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff;
+
 function commit(matches: readonly RawMatch[], r: number): readonly RawMatch[] {
   let all = true;
-  for (const m of matches) if (m.end > r) all = false;
-  return all ? matches : matches.filter((m) => m.end <= r);
+  for (const m of matches) if (m.reach > r) all = false;
+  return all ? matches : matches.filter((m) => m.reach <= r);
 }
 
 /** Output guards over one whole (non-streamed) answer. */

@@ -36,7 +36,7 @@ function mixed(r: () => number, alphabet: string, n: number): string {
   for (;;) {
     const s = randomFrom(r, alphabet, n);
     const c = charClasses(s);
-    if (c.lower && c.upper && c.digit) return s;
+    if (c.lower && c.upper && (c.digit || !/\d/.test(alphabet))) return s;
   }
 }
 
