@@ -7,6 +7,8 @@
  *    apart; the same through `npx perimeter` (npx adds its own ~0.2-0.3 s);
  *  - in-process: the lean path (streamInventoryJson, own connection) and the store path
  *    (writeInventoryJsonBytes), both to /dev/null;
+ *  - PostgreSQL only, when psql is installed: psql copying the same rows (COPY ... TO STDOUT, FORMAT
+ *    binary, ordered) to /dev/null: what the server and the socket alone take, a floor for any client;
  *  - that the command's output is byte for byte the store path's.
  *
  *   npx node bench/inventory.ts                 # 100k artifacts, fresh SQLite file and PostgreSQL schema
@@ -15,7 +17,7 @@
  *   npx node bench/inventory.ts --sqlite FILE --pg URL   # reuse filled databases (filled when empty)
  *   PERIMETER_TEST_PG=postgres://...            # the PostgreSQL to use (default the test server)
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -106,14 +108,32 @@ async function bench(kind: 'sqlite' | 'postgres', target: string, empty: string)
     RUNS,
   );
   const npx = timeCommands({ npxInventory: ['npx', 'perimeter', 'inventory', '--json', '--db', target] }, Math.min(RUNS, 5));
+  let floor = {};
+  if (kind === 'postgres' && hasPsql()) {
+    const u = new URL(target);
+    const schema = u.searchParams.get('schema');
+    u.searchParams.delete('schema');
+    const table = schema ? `${schema}.artifacts` : 'artifacts';
+    const copy = `copy (select inventory_json from ${table} order by created_at, digest) to stdout (format binary)`;
+    floor = timeCommands({ psqlCopyRows: ['psql', '-X', '-q', u.toString(), '-c', copy], psqlSelect1: ['psql', '-X', '-q', u.toString(), '-c', 'select 1'] }, RUNS);
+  }
   return {
     artifacts: ARTIFACTS,
     fillMs,
     jsonBytes: reference.length,
     inProcessMs: { leanPath: stats(lib.leanPath!), storePath: stats(lib.storePath!) },
-    commandMs: { ...cli, ...npx },
+    commandMs: { ...cli, ...npx, ...floor },
     target: { ms: 200, commandMedianMeets: cli.inventory!.median < 200 },
   };
+}
+
+function hasPsql(): boolean {
+  try {
+    execFileSync('psql', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const result: Record<string, unknown> = { node: process.version, small, runs: RUNS, loadavgBefore: loadavg().map(round) };

@@ -6,7 +6,7 @@
 -- next slot of a fixed schedule (one slot every 1000/BENCH_RATE ms) and waits until then. With
 -- enough connections, the rate is the schedule's whatever the latency. delay() takes whole
 -- milliseconds, so a request may leave up to 1 ms before its slot; the schedule itself never
--- drifts. If the target falls more than 10 ms behind, the schedule restarts from now (the
+-- drifts. If the target falls more than 100 ms behind, the schedule restarts from now (the
 -- achieved rate then shows it could not keep up).
 
 local body_file = assert(os.getenv("BENCH_BODY"), "BENCH_BODY not set")
@@ -40,7 +40,7 @@ if rate > 0 then
 
   function delay()
     local now = now_ms()
-    if next_slot == nil or next_slot < now - 10 then next_slot = now end
+    if next_slot == nil or next_slot < now - 100 then next_slot = now end
     local slot = next_slot
     next_slot = next_slot + interval
     local d = slot - now

@@ -13,6 +13,12 @@ import { createServer } from 'node:net';
 
 const children = new Set<ChildProcess>();
 
+/** Kill `child` too when the benchmark ends (used for wrk runs; a wrk run also ends by itself at -d). */
+export function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
 /** Exit when the parent's IPC channel closes (the parent ended, however it ended). */
 export const EXIT_WITH_PARENT =
   '--import=data:text/javascript,process.on("disconnect",()=>process.exit(0))';
@@ -41,8 +47,7 @@ export async function startNode(args: string[], opts: SpawnOptions): Promise<Sta
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   closeSync(fd);
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  track(child);
   const stop = () => stopChild(child);
   if (opts.port !== undefined) return { child, port: opts.port, stop };
   const port = await new Promise<number>((resolve, reject) => {

@@ -11,7 +11,7 @@
  *   npx node bench/gateway/run.ts                  # 10 s per measurement, one round (~3 min)
  *   npx node bench/gateway/run.ts --rounds 3       # best of 3 interleaved rounds (see --stat)
  *   npx node bench/gateway/run.ts --seconds 3 --warmup 1 --only direct,bare   # quick look
- * Other options: --rate 1000 --paced-connections 20 --max-connections 16,64; --stat best|median
+ * Other options: --rate 1000 --paced-connections 50 --max-connections 16,64; --stat best|median
  * (how rounds combine; best = lowest latency / highest throughput of the rounds, default);
  * --quiet-percent 15 --quiet-wait 10 (before each measurement, wait up to 10 s for a second in which
  * processes outside the benchmark use <= 15% of the CPU; each measurement records how much they
@@ -41,7 +41,7 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '1' },
     rate: { type: 'string', default: '1000' },
-    'paced-connections': { type: 'string', default: '20' },
+    'paced-connections': { type: 'string', default: '50' },
     'max-connections': { type: 'string', default: '16,64' },
     only: { type: 'string', default: 'direct,bare,perimeter,portkey' },
     'quiet-percent': { type: 'string', default: '15' },

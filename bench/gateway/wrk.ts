@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { track } from './procs.ts';
 
 export interface WrkResult {
   readonly connections: number;
@@ -56,6 +57,7 @@ export function runWrk(run: WrkRun): Promise<WrkResult> {
   };
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child);
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });

@@ -152,6 +152,44 @@ for (const b of BACKENDS) {
       assert.deepEqual(JSON.parse(Buffer.concat(parts).toString('utf8')).artifacts, expected);
     });
   }
+
+  test(`${b.name}: a sink that fails stops the listing with a store error`, { skip: b.skip }, async () => {
+    const target = b.target();
+    const store = await openStoreAt(target);
+    await fill(store, 2500, 4000, false);
+    let calls = 0;
+    await assert.rejects(
+      streamInventoryJson(target, () => {
+        if (++calls === 3) throw new Error('disk full');
+      }),
+      (e: Error & { code?: string }) => e.code === 'PERIM_E_STORE' && /disk full/.test(e.message),
+    );
+    assert.equal(calls, 3, 'nothing written after the failure');
+    // the store is still usable (no lock or transaction left behind)
+    assert.deepEqual(await streamInventoryJson(target, () => {}), { artifacts: 2500, runtimes: 2 });
+  });
+
+  test(`${b.name}: admitted environments reach exactly their rows, whatever the digest looks like`, { skip: b.skip }, async () => {
+    const target = b.target();
+    const store = await openStoreAt(target);
+    const admittedHex = `sha256:${'ab12cd34'}${'0'.repeat(56)}`;
+    const twin = `sha256:${'ab12cd34'}${'f'.repeat(56)}`; // the same first 8 hex digits, not admitted
+    const odd = 'blake3:"odd"\\digest'; // escaped in JSON text
+    const now = 1_700_000_000_000;
+    const rows = [admittedHex, twin, odd].map((digest, i) => {
+      const row = { digest, name: `n${i}`, kind: 'base', format: null, license: null, parent_digest: null, predecessor_digest: null, path: null, bytes: 1, files: 1, signer_method: null, signer: null, signer_issuer: null, signature_verified: 0, signature_status: 'none', signature_evidence: '{}', scan_verdict: null, scan_findings: 0, scan_summary: '{}', metadata: '{}', training_flops: null, tier: null, created_at: now + i, updated_at: now };
+      return { ...row, inventory_json: summaryJson(row, null) };
+    });
+    await store.db.insertInto('artifacts').values(rows).execute();
+    await store.db
+      .insertInto('admissions')
+      .values([admittedHex, odd].map((digest) => ({ digest, env: 'prod', allowed: 1, reasons: '[]', decided_at: now })))
+      .execute();
+    for (const text of [await collect((sink) => streamInventoryJson(target, sink)), await collect((sink) => writeInventoryJsonBytes(store, sink))]) {
+      const envs = Object.fromEntries(JSON.parse(text.toString('utf8')).artifacts.map((a: { digest: string; admittedEnvs: string[] }) => [a.digest, a.admittedEnvs]));
+      assert.deepEqual(envs, { [admittedHex]: ['prod'], [twin]: [], [odd]: ['prod'] });
+    }
+  });
 }
 
 /** A store at a target the test also gives the lean path. */

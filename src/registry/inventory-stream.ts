@@ -1,10 +1,11 @@
 /**
  * The inventory as one JSON document written as bytes the database produces: what
- * `perimeter inventory --json` prints. Each artifact's text is its read model (summary.ts) with the
- * live fields (tier, admitted environments) merged in SQL where a row has them, joined into chunks
- * of a few MB by the database (SQLite) or from COPY rows (PostgreSQL): no object and no string per
- * artifact in JavaScript. This module and its two sources load neither kysely nor zod (node:sqlite
- * or pg only), so a command that uses it starts in tens of milliseconds.
+ * `perimeter inventory --json` prints. Each artifact's text is its read model (summary.ts) as
+ * stored, with the live fields (tier, admitted environments) put in only for the rows that have
+ * them: in SQL on SQLite, which joins each chunk of rows into one BLOB (inventory-sqlite.ts); from
+ * the raw COPY rows on PostgreSQL (inventory-pg.ts, inventory-copy.ts). No object and no string is
+ * made per artifact in JavaScript. These modules load neither kysely nor zod (node:sqlite or pg
+ * only), so a command that uses them starts in tens of milliseconds.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +54,7 @@ export interface ServedRow {
 export interface RuntimeData {
   runtimes: RuntimeRow[];
   served: ServedRow[];
-  /** digest → environments whose latest decision allowed it, for the served artifacts. */
+  /** digest → environments whose latest decision allowed it, for (at least) the served artifacts. */
   admitted: Map<string, string[]>;
 }
 

@@ -8,7 +8,8 @@
 import { sql } from 'kysely';
 import type { Store } from '../store/store.ts';
 import { read } from './db.ts';
-import { Admitted, ENVS_SQL, MISSING_PG_SQL, ROWS_SQL, SESSION_SQL, rowText } from './inventory-pg.ts';
+import { Admitted } from './inventory-copy.ts';
+import { ENVS_SQL, MISSING_PG_SQL, ROWS_SQL, SESSION_SQL, rowText } from './inventory-pg.ts';
 import {
   CHUNK_ROWS,
   RUNTIMES_SQL,
