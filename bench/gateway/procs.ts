@@ -71,6 +71,8 @@ export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), 3_000);
     child.once('exit', () => { clearTimeout(kill); resolve(); });
+    // An open IPC channel keeps a child's event loop alive: close it, so a graceful SIGTERM can finish.
+    if (child.connected) child.disconnect();
     child.kill('SIGTERM');
   });
 }

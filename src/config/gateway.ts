@@ -26,6 +26,12 @@ export const gatewaySchema = z
         body_timeout_ms: z.number().int().positive().max(600_000).default(120_000),
         /** Keep-alive connections per runtime. */
         connections: z.number().int().positive().max(1024).default(64),
+        /**
+         * Credentials the gateway presents to runtimes that require one (vLLM or llama.cpp started
+         * with --api-key): runtime name -> the environment variable holding the key. Clients' own
+         * credentials are never forwarded.
+         */
+        credentials: z.record(z.string().min(1), z.strictObject({ api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') })).default({}),
       })
       .prefault({}),
     /** Seconds between reloads of routes, keys and kills from the store (changes notified by other replicas arrive at once). */

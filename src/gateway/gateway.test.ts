@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backends } from '../../test/stores.ts';
 import { LiveKillSwitch } from './killswitch/live.ts';
-import { startTestGateway, type TestGateway } from './test-gateway.ts';
+import { VLLM_KEY, startTestGateway, type TestGateway } from './test-gateway.ts';
 
 const PEM = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi8Z1dY8nq1jgGm0xsG5P0vZ4Mb\nq0y0q2mZgT0CAwEAAQKCAQEAx9l2k1v3n7e4m1Xq3b6Z8d1c5a7s9d2f4g6h8j0k\n-----END RSA PRIVATE KEY-----';
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
@@ -68,6 +68,14 @@ for (const b of await backends()) {
       assert.equal(d.allowed, true);
       assert.deepEqual(d.policies, ['ml-team']);
       assert.equal(ok[0]!.subject, t.digests.llama);
+    });
+
+    test("the runtime gets the gateway's own credential, never the client's key", async () => {
+      await client(t, t.keys.alice).chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: 'hi' }] });
+      await client(t, t.keys.alice).chat.completions.create({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(t.vllm.received.at(-1)!.authorization, `Bearer ${VLLM_KEY}`);
+      assert.equal(t.ollama.received.at(-1)!.authorization, null);
+      for (const r of [...t.vllm.received, ...t.ollama.received]) assert.ok(!String(r.authorization).includes(t.keys.alice.slice(0, 20)));
     });
 
     test('/v1/models lists only admitted models the caller may use', async () => {

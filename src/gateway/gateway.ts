@@ -24,7 +24,7 @@ import { GatewayMetrics } from './metrics.ts';
 import type { GatewayParts, RequestGuards } from './parts.ts';
 import { ENDPOINTS, handleInference, handleModels } from './pipeline.ts';
 import { loadRoutes, RouteTable } from './routes.ts';
-import { PooledUpstream } from './upstream.ts';
+import { PooledUpstream, upstreamAuthorization } from './upstream.ts';
 
 export const STARTER_POLICY = fileURLToPath(new URL('./policies/starter.cedar', import.meta.url));
 export const DEV_POLICY = fileURLToPath(new URL('./policies/dev.cedar', import.meta.url));
@@ -89,7 +89,7 @@ export class Gateway {
     const limiter = createRateLimiter({ rules: g.limits, redis: g.redis, onError: (e) => log.error({ code: e.code, err: e.message }, 'rate limiter') });
     const kills = await openKillSwitch({ store: o.store, storeUrl: o.storeUrl, redis: g.redis, sink: o.audit, log });
     const routes = new RouteTable(await loadRoutes(o.store, g.env));
-    const upstream = new PooledUpstream({ connectTimeoutMs: g.upstream.connect_timeout_ms, headersTimeoutMs: g.upstream.headers_timeout_ms, bodyTimeoutMs: g.upstream.body_timeout_ms, connections: g.upstream.connections });
+    const upstream = new PooledUpstream({ connectTimeoutMs: g.upstream.connect_timeout_ms, headersTimeoutMs: g.upstream.headers_timeout_ms, bodyTimeoutMs: g.upstream.body_timeout_ms, connections: g.upstream.connections, authorization: upstreamAuthorization(g.upstream.credentials) });
     const metrics = new GatewayMetrics({ processMetrics: true });
     const flights = new Flights(kills);
     flights.onCut = (f, k) => {

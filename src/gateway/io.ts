@@ -13,17 +13,7 @@ export async function readJsonBody(req: IncomingMessage, max: number): Promise<{
     req.resume();
     throw new PerimeterError('PERIM_E_REQUEST_MALFORMED', `the body is larger than ${max} bytes`, { details: { status: 413 } });
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > max) {
-      req.resume();
-      throw new PerimeterError('PERIM_E_REQUEST_MALFORMED', `the body is larger than ${max} bytes`, { details: { status: 413 } });
-    }
-    chunks.push(c);
-  }
-  const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const raw = await readAllBounded(req, max);
   let json: unknown;
   try {
     json = JSON.parse(raw.toString('utf8'));
@@ -46,4 +36,25 @@ export function sendText(res: ServerResponse, status: number, text: string | Buf
 
 export function sendError(res: ServerResponse, status: number, body: OpenAiError, headers: Readonly<Record<string, string>>): void {
   sendJson(res, status, body, headers);
+}
+
+/** The request body, refusing (413) beyond `max` bytes; plain listeners, cheaper than async iteration. */
+function readAllBounded(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.resume();
+        reject(new PerimeterError('PERIM_E_REQUEST_MALFORMED', `the body is larger than ${max} bytes`, { details: { status: 413 } }));
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }

@@ -122,6 +122,15 @@ function tokensOf(u: Usage | undefined, promptChars: number, completionChars: nu
 }
 
 async function readAll(up: UpstreamResponse, max: number, route: Route): Promise<Buffer> {
+  const declared = Number(up.headers['content-length']);
+  if (declared >= 0 && declared <= max) {
+    // The common case: a declared length within the cap; undici reads it in one go.
+    try {
+      return Buffer.from(await up.body.arrayBuffer());
+    } catch (e) {
+      throw upstreamError(e, route);
+    }
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   try {

@@ -74,7 +74,8 @@ export async function loadRoutes(store: Store, defaultEnv: string): Promise<Rout
     const digest = s.artifact_digest;
     const art = digest ? artifacts.get(digest) : undefined;
     let reason: string | null = null;
-    if (s.finding && UNUSABLE.has(s.finding)) reason = `${s.model_id} on ${rt.name} is not a known artifact (${s.finding.replace('_', ' ')})`;
+    if (s.finding === 'mismatch') reason = `${s.model_id} on ${rt.name} serves other weights than its binding says (mismatch): sync the runtime or fix the binding`;
+    else if (s.finding && UNUSABLE.has(s.finding)) reason = `${s.model_id} on ${rt.name} is not a registered artifact: register it, admit it, and bind it (perimeter runtime bind ${rt.name} ${s.model_id} DIGEST)`;
     else if (!digest || !art) reason = `${s.model_id} on ${rt.name} is not bound to a registered artifact (perimeter runtime bind)`;
     else if (latest.get(`${digest} ${env}`) !== true) reason = `${digest} (${s.model_id} on ${rt.name}) is not admitted for environment ${env}`;
     const route: Route = {

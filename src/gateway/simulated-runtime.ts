@@ -28,7 +28,7 @@ export interface InferenceSimulation {
   flavor: 'ollama' | 'vllm';
   models: string[];
   /** Parsed bodies of every POST received, in order. */
-  received: Array<{ path: string; body: Record<string, unknown> }>;
+  received: Array<{ path: string; body: Record<string, unknown>; authorization: string | null }>;
   /** The script for the next requests (mutable). */
   script: InferenceScript;
   /** Streams currently open, and how many were closed before they finished. */
@@ -61,7 +61,7 @@ export async function simulateInference(o: { flavor: 'ollama' | 'vllm'; models: 
         } catch {
           return json(res, 400, { error: { message: 'invalid JSON', type: 'invalid_request_error' } });
         }
-        sim.received.push({ path, body });
+        sim.received.push({ path, body, authorization: req.headers.authorization ?? null });
         const s = sim.script;
         if (s.hang) return;
         if (s.status) return json(res, s.status, { error: { message: `simulated ${s.status}`, type: 'server_error', code: null } });

@@ -24,6 +24,10 @@ import { Gateway } from './gateway.ts';
 import { createApiKey } from './identity/apikeys.ts';
 import { simulateInference, type InferenceSimulation } from './simulated-runtime.ts';
 
+/** The gateway's own credential for the vLLM simulation (gateway.upstream.credentials). */
+export const VLLM_KEY = 'sk-vllm-sim-credential';
+process.env.PERIMETER_TEST_VLLM_KEY = VLLM_KEY;
+
 export const POLICY = `
 @id("ml-team")
 @reason("the ml group may use admitted models")
@@ -83,6 +87,8 @@ gateway:
   policy:
     cedar: [policy.cedar]
     reload_interval: 0
+  upstream:
+    credentials: { vllm-sim: { api_key_env: PERIMETER_TEST_VLLM_KEY } }
   limits:
     - principal: ${o.limitedPrincipal ?? 'limited'}
       requests_per_minute: 2

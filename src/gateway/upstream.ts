@@ -12,6 +12,8 @@ export interface UpstreamOptions {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   connections: number;
+  /** Authorization header value per runtime name (the gateway's own credential for that runtime). */
+  authorization?: ReadonlyMap<string, string>;
 }
 
 export interface UpstreamResponse {
@@ -23,6 +25,19 @@ export interface UpstreamResponse {
 /** Role: sends one request to the runtime a route names. */
 export interface Upstream {
   send(route: Route, path: string, body: Buffer | string, signal: AbortSignal): Promise<UpstreamResponse>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+/** Reads each runtime's credential from its environment variable; a missing one is a config error. */
+export function upstreamAuthorization(credentials: Readonly<Record<string, { api_key_env: string }>>, env: NodeJS.ProcessEnv = process.env): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [runtime, c] of Object.entries(credentials)) {
+    const v = env[c.api_key_env];
+    if (!v) throw new PerimeterError('PERIM_E_CONFIG', `gateway.upstream.credentials.${runtime}: the environment variable ${c.api_key_env} is not set`);
+    out.set(runtime, `Bearer ${v}`);
+  }
+  return out;
 }
 
 export class PooledUpstream implements Upstream {
@@ -54,11 +69,12 @@ export class PooledUpstream implements Upstream {
 
   async send(route: Route, path: string, body: Buffer | string, signal: AbortSignal): Promise<UpstreamResponse> {
     const { pool, prefix } = this.#pool(route.url);
+    const auth = this.#o.authorization?.get(route.runtime);
     try {
       const r = await pool.request({
         method: 'POST',
         path: prefix + path,
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        headers: auth ? { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: auth } : JSON_HEADERS,
         body,
         signal,
       });
@@ -70,8 +86,9 @@ export class PooledUpstream implements Upstream {
 
   async get(route: Route, path: string, signal: AbortSignal): Promise<UpstreamResponse> {
     const { pool, prefix } = this.#pool(route.url);
+    const auth = this.#o.authorization?.get(route.runtime);
     try {
-      const r = await pool.request({ method: 'GET', path: prefix + path, signal });
+      const r = await pool.request({ method: 'GET', path: prefix + path, signal, ...(auth ? { headers: { authorization: auth } } : {}) });
       return { status: r.statusCode, headers: r.headers, body: r.body };
     } catch (e) {
       throw upstreamError(e, route);

@@ -47,8 +47,7 @@ interface Broadcast {
 /** Publishes the change on every carrier the config and store offer; never throws. */
 async function broadcast(store: Store, config: LoadedConfig, op: 'kill' | 'revive', t: KillTarget, at: number): Promise<Broadcast> {
   const url = config.data.gateway.redis;
-  const via = [...(url ? ['redis'] : []), ...(store.kind === 'postgres' ? ['postgres'] : [])];
-  if (via.length === 0) return { via: ['sqlite'] }; // gateways watch the database file
+  const via = [...(url ? ['redis'] : []), ...(store.kind === 'postgres' ? ['postgres'] : ['sqlite'])]; // sqlite: the signal file gateways watch
   const redis = url ? new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, commandTimeout: 3000, connectTimeout: 3000, retryStrategy: () => null }) : undefined;
   redis?.on('error', () => {});
   try {

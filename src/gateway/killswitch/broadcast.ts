@@ -7,6 +7,7 @@
  * the store's schema appended when it is not "public", so tenants sharing a database do not hear
  * each other). The CLI and LiveKillSwitch both send through `publishKillChange`.
  */
+import { writeFile } from 'node:fs/promises';
 import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -42,6 +43,11 @@ export function decodeChange(text: string): KillChange | undefined {
   }
 }
 
+/** The file beside a SQLite store that kill-switch writers rewrite after each change. */
+export function killSignalPath(dbPath: string): string {
+  return `${dbPath}.kills`;
+}
+
 /** The NOTIFY channel of a PostgreSQL store: per schema, at most 63 bytes (PostgreSQL's identifier limit). */
 export async function pgChannel(store: Store): Promise<string> {
   const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(store.db);
@@ -73,6 +79,9 @@ export async function publishKillChange(c: KillChange, to: PublishTo): Promise<v
   if (to.store.kind === 'postgres') {
     sends.push((async () => sql`select pg_notify(${to.pgChannel ?? (await pgChannel(to.store))}, ${payload})`.execute(to.store.db))());
   }
+  // SQLite: replicas on this host watch a signal file beside the database (not the database
+  // itself, which every audit commit touches).
+  if (to.store.kind === 'sqlite') sends.push(writeFile(killSignalPath(to.store.location), payload));
   const results = await Promise.allSettled(sends);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;

@@ -4,7 +4,7 @@
  *
  * - Redis configured: a subscriber connection on `perimeter:kills`;
  * - PostgreSQL store (and its URL given): LISTEN on a dedicated connection;
- * - otherwise (SQLite): a watch on the database folder plus polling every `pollMs`.
+ * - otherwise (SQLite): a watch on the signal file beside the database (killSignalPath), plus polling every `pollMs`.
  *
  * A message names a target; the switch re-reads that target from the store. Every `reloadMs` the
  * whole active set is reloaded anyway, so a lost message is corrected. All changes to memory go
@@ -18,7 +18,7 @@ import { PerimeterError } from '../../errors/errors.ts';
 import type { Store } from '../../store/store.ts';
 import { throttledStderr } from '../limits/index.ts';
 import type { KillEvent, KillKind, KillSwitch, KillTarget, RequestSubject } from '../types.ts';
-import { REDIS_CHANNEL, decodeChange, pgChannel, publishKillChange, type KillChange } from './broadcast.ts';
+import { REDIS_CHANNEL, decodeChange, killSignalPath, pgChannel, publishKillChange, type KillChange } from './broadcast.ts';
 import { kill, listKills, recordOf, revive, type KillRecord } from './store.ts';
 import { postgresReceiver, redisReceiver, sqliteWatcher, type Receiver } from './transports.ts';
 
@@ -95,7 +95,7 @@ export class LiveKillSwitch implements KillSwitch {
     if (this.#receivers.length === 0) {
       const poll = () => this.#enqueue({ op: 'full' });
       this.#timers.push(setInterval(poll, this.#o.pollMs ?? 100));
-      if (store.kind === 'sqlite' && this.#o.watch !== false) this.#receivers.push(sqliteWatcher(store.location, poll));
+      if (store.kind === 'sqlite' && this.#o.watch !== false) this.#receivers.push(sqliteWatcher(killSignalPath(store.location), poll));
     }
     // After subscribing, so nothing sent from here on is missed; messages wait in the queue.
     this.#replace(await listKills(store, { active: true }));

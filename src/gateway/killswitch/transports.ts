@@ -135,8 +135,10 @@ export async function postgresReceiver(url: string, channel: string, name: strin
 }
 
 /**
- * SQLite: calls `changed` soon after any commit to the database file at `path` (another process or
- * this one), coalescing bursts so that at most one call runs per `minGapMs`.
+ * SQLite: calls `changed` soon after a kill-switch writer (another process or this one) rewrites
+ * the signal file `path` beside the database (killSignalPath), coalescing bursts so that at most
+ * one call runs per `minGapMs`. The database file itself is not watched: every audit commit
+ * touches it, and reloading kills on each would cost the gateway a query per commit.
  */
 export function sqliteWatcher(path: string, changed: () => void, minGapMs = 5): Receiver {
   const name = basename(path);
@@ -144,7 +146,7 @@ export function sqliteWatcher(path: string, changed: () => void, minGapMs = 5): 
   let watcher: FSWatcher | undefined;
   try {
     watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
-      if (file !== null && !String(file).startsWith(name)) return;
+      if (file !== null && String(file) !== name) return;
       if (timer) return;
       timer = setTimeout(() => {
         timer = undefined;
