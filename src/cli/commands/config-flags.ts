@@ -9,6 +9,7 @@ import { AuditLog } from '../../audit/log.ts';
 import { loadConfig, resolveConfigPath, type LoadedConfig } from '../../config/load.ts';
 import { defaultDbPath, openStore, type Store } from '../../store/store.ts';
 import { addDbFlag, type DbFlags } from './store-flags.ts';
+import { reportError } from '../output.ts';
 
 export interface ConfigFlags extends DbFlags {
   config?: string;
@@ -57,5 +58,15 @@ export async function withStoreAndLog<T>(flags: DbFlags, config: LoadedConfig, f
     }
   } finally {
     await store.close();
+  }
+}
+
+/** Runs a command's body: its result is the exit code; a thrown error is reported (text or JSON) as exit 1 or 2. */
+export async function runAction(flags: { json?: boolean }, f: (out: { json: boolean }) => Promise<number>): Promise<void> {
+  const out = { json: flags.json === true };
+  try {
+    process.exitCode = await f(out);
+  } catch (e) {
+    process.exitCode = reportError(e, out, false);
   }
 }

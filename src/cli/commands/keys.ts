@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { PerimeterError } from '../../errors/errors.ts';
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyInfo } from '../../gateway/identity/apikeys.ts';
-import { EXIT, bold, dim, green, printJson, red, reportError } from '../output.ts';
-import { actor, addConfigFlags, loadConfigFrom, withStore, withStoreAndLog, type ConfigFlags } from './config-flags.ts';
+import { EXIT, bold, dim, green, printJson, red } from '../output.ts';
+import { actor, addConfigFlags, loadConfigFrom, withStore, withStoreAndLog, type ConfigFlags, runAction as run } from './config-flags.ts';
 
 interface CreateFlags extends ConfigFlags {
   principal: string;
@@ -30,15 +30,6 @@ export function parseExpiry(s: string, now = Date.now()): number {
   if (!Number.isFinite(t)) throw new PerimeterError('PERIM_E_USAGE', `--expires "${s}" is not a valid date`);
   if (t <= now) throw new PerimeterError('PERIM_E_USAGE', `--expires "${s}" is in the past`);
   return t;
-}
-
-async function run(flags: ConfigFlags, f: (out: { json: boolean }) => Promise<number>): Promise<void> {
-  const out = { json: flags.json === true };
-  try {
-    process.exitCode = await f(out);
-  } catch (e) {
-    process.exitCode = reportError(e, out, false);
-  }
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];

@@ -13,22 +13,13 @@ import { KILL_KINDS, kill, listKills, revive, type KillRecord } from '../../gate
 import type { KillKind, KillTarget } from '../../gateway/types.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import type { Store } from '../../store/store.ts';
-import { EXIT, dim, green, printJson, red, reportError } from '../output.ts';
-import { actor, addConfigFlags, loadConfigFrom, withStore, withStoreAndLog, type ConfigFlags } from './config-flags.ts';
+import { EXIT, dim, green, printJson, red } from '../output.ts';
+import { actor, addConfigFlags, loadConfigFrom, withStore, withStoreAndLog, type ConfigFlags, runAction as run } from './config-flags.ts';
 
 interface KillFlags extends ConfigFlags {
   reason?: string;
   list?: boolean;
   all?: boolean;
-}
-
-async function run(flags: ConfigFlags, f: (out: { json: boolean }) => Promise<number>): Promise<void> {
-  const out = { json: flags.json === true };
-  try {
-    process.exitCode = await f(out);
-  } catch (e) {
-    process.exitCode = reportError(e, out, false);
-  }
 }
 
 function targetOf(kind: string | undefined, id: string | undefined, verb: string): KillTarget {

@@ -7,8 +7,8 @@ import { Option, type Command } from 'commander';
 import { addRuntime, bindModel, listRuntimes, removeRuntime, RUNTIME_KINDS, unbindModel, type Runtime, type ServedModel } from '../../registry/runtimes.ts';
 import { syncRuntimes, type SyncReport } from '../../registry/runtimes-sync.ts';
 import { PerimeterError } from '../../errors/errors.ts';
-import { EXIT, dim, green, printJson, red, reportError } from '../output.ts';
-import { actor, addConfigFlags, loadConfigFrom, withStore, withStoreAndLog, type ConfigFlags } from './config-flags.ts';
+import { EXIT, dim, green, printJson, red } from '../output.ts';
+import { actor, addConfigFlags, loadConfigFrom, withStore, withStoreAndLog, type ConfigFlags, runAction as run } from './config-flags.ts';
 
 interface AddFlags extends ConfigFlags {
   kind: string;
@@ -17,15 +17,6 @@ interface AddFlags extends ConfigFlags {
 }
 interface SyncFlags extends ConfigFlags {
   timeout?: string;
-}
-
-async function run(flags: ConfigFlags, f: (out: { json: boolean }) => Promise<number>): Promise<void> {
-  const out = { json: flags.json === true };
-  try {
-    process.exitCode = await f(out);
-  } catch (e) {
-    process.exitCode = reportError(e, out, false);
-  }
 }
 
 const shortDigest = (d: string | null): string => (d ? `${d.slice(0, 19)}…` : '-');
