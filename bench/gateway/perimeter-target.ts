@@ -34,6 +34,8 @@ export interface PerimeterTarget {
   /** Origin, e.g. http://127.0.0.1:41234 (no trailing slash). */
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** The serve process (for CPU readings). */
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -98,5 +100,5 @@ gateway:
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/readyz`, {}, (s) => s === 200);
-  return { url, headers: { authorization: `Bearer ${key}` }, stop: proc.stop };
+  return { url, headers: { authorization: `Bearer ${key}` }, pid: proc.child.pid!, stop: proc.stop };
 }
