@@ -207,6 +207,30 @@ for (const b of await backends()) {
       assert.equal(kills.length, 2);
     });
 
+    test('malformed requests get OpenAI-style errors: 415, 400, 413; /readyz and /metrics answer', async () => {
+      const post = (body: string, type = 'application/json', extra: Record<string, string> = {}) =>
+        fetch(`${t.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${t.keys.alice}`, ...extra }, body });
+      const expect = async (r: Response, status: number, code: string): Promise<void> => {
+        assert.equal(r.status, status);
+        const j = (await r.json()) as { error: { code: string; type: string; message: string } };
+        assert.equal(j.error.code, code);
+        assert.equal(typeof j.error.message, 'string');
+      };
+      await expect(await post('{"model":"llama3.1:8b"}', 'text/plain'), 415, 'PERIM_E_REQUEST_MALFORMED');
+      await expect(await post('{"model":'), 400, 'PERIM_E_REQUEST_MALFORMED');
+      await expect(await post('[1,2]'), 400, 'PERIM_E_REQUEST_MALFORMED');
+      await expect(await post('{"messages":[]}'), 400, 'PERIM_E_REQUEST_MALFORMED');
+      await expect(await post(JSON.stringify({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'x'.repeat(5 * 1024 * 1024) }] })), 413, 'PERIM_E_REQUEST_MALFORMED');
+      const ready = (await (await fetch(`${t.url}/readyz`)).json()) as { ready: boolean; routes: number; policy: { policies: number } };
+      assert.equal(ready.ready, true);
+      assert.equal(ready.routes, 3);
+      assert.equal(ready.policy.policies, 2);
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      assert.match(metrics, /perimeter_gateway_requests_total\{endpoint="chat",model="llama3.1:8b",status="200"\} \d+/);
+      assert.match(metrics, /perimeter_gateway_decisions_total\{stage="policy",result="deny"\} \d+/);
+      assert.match(metrics, /perimeter_gateway_overhead_seconds_bucket/);
+    });
+
     test('upstream failures map to OpenAI-style errors: 5xx is 502, 4xx passes through', async () => {
       t.ollama.script = { status: 500 };
       try {
@@ -248,5 +272,27 @@ describe('gateway with OIDC JWTs (sqlite)', () => {
     const events = await t.requests();
     assert.ok(events.some((x) => x.actor === 'https://idp.example#carol' && x.data.status === 200));
     assert.ok(events.some((x) => x.data.code === 'PERIM_E_AUTH_EXPIRED'));
+  });
+});
+
+describe('gateway when a runtime is down (sqlite)', () => {
+  let t: TestGateway;
+  before(async () => {
+    const [sqlite] = await backends();
+    t = await startTestGateway(sqlite!);
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  test('a runtime that refuses connections is a 502 PERIM_E_UPSTREAM_UNREACHABLE, recorded', async () => {
+    await t.ollama.close();
+    await expectApiError(client(t, t.keys.alice).chat.completions.create({ model: 'llama3.1:8b', messages: [{ role: 'user', content: 'hi' }] }), 502, 'PERIM_E_UPSTREAM_UNREACHABLE');
+    const ev = (await t.requests()).at(-1)!;
+    assert.equal(ev.data.code, 'PERIM_E_UPSTREAM_UNREACHABLE');
+    assert.equal(ev.data.runtime, 'ollama-sim');
+    // The other runtime still answers.
+    const r = await client(t, t.keys.alice).chat.completions.create({ model: 'qwen2.5-7b', messages: [{ role: 'user', content: 'hi' }] });
+    assert.equal(r.choices[0]!.message.content, 'Hello from the simulated vllm.');
   });
 });
