@@ -7,8 +7,6 @@
  * made per artifact in JavaScript. These modules load neither kysely nor zod (node:sqlite or pg
  * only), so a command that uses them starts in tens of milliseconds.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { LIVE_SUFFIX, parentNameOf, summaryJson, type SummaryRow } from './summary.ts';
 
 /**
@@ -215,24 +213,9 @@ export async function writeDocument(source: ArtifactSource, write: ChunkSink, he
   return { artifacts: n, runtimes: runtimes.length };
 }
 
-// ---- The database target, resolved as src/store/store.ts does (that module loads kysely) ----
-
-/** Same as store.ts defaultDbPath (a test keeps them equal). */
-export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
-  return join(base, 'perimeter', 'perimeter.db');
-}
-/** Same as store.ts resolveDbTarget: --db, else PERIMETER_DB, else the default file. */
-export const resolveDbTarget = (flag?: string, env: NodeJS.ProcessEnv = process.env): string => flag ?? env.PERIMETER_DB ?? defaultDbPath(env);
-export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//.test(target);
-
-/**
- * The migrations this version applies (store/migrations.ts; a test keeps the list equal). A
- * database with any other set is left to openStore, which migrates it or refuses it.
- */
-export const KNOWN_MIGRATIONS: readonly string[] = ['0001_registry', '0002_audit', '0003_registry_more', '0004_runtimes_more', '0005_gateway'];
-export const migrationsCurrent = (names: readonly string[]): boolean =>
-  names.length === KNOWN_MIGRATIONS.length && [...names].sort().every((n, i) => n === KNOWN_MIGRATIONS[i]);
+// The database target and the migration names come from src/store/target.ts, which loads no driver.
+export { defaultDbPath, isPostgresUrl, migrationsCurrent, resolveDbTarget, MIGRATION_NAMES as KNOWN_MIGRATIONS } from '../store/target.ts';
+import { isPostgresUrl, migrationsCurrent } from '../store/target.ts';
 
 /**
  * Streams the inventory document of the database at `target` (a SQLite file or a postgres:// URL)

@@ -4,6 +4,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
+import { MIGRATION_NAMES } from './target.ts';
 
 /** Column types that differ between the backends. */
 export interface Dialect {
@@ -207,3 +208,6 @@ export const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
 };
 
 export { sql };
+
+// target.ts names the migrations for code that must not load kysely; the two lists are one.
+if (Object.keys(MIGRATIONS).join() !== MIGRATION_NAMES.join()) throw new Error('src/store/target.ts MIGRATION_NAMES must list the migrations of migrations.ts, in order');

@@ -3,8 +3,7 @@
  * PostgreSQL for shared deployments (`postgres://...`). Same schema and migrations on both.
  */
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Kysely, sql } from 'kysely';
 import { PerimeterError } from '../errors/errors.ts';
 import { MIGRATIONS, type Dialect } from './migrations.ts';
@@ -23,17 +22,8 @@ export interface Store {
 }
 
 /** Where the embedded database lives by default: $XDG_DATA_HOME/perimeter, or ~/.local/share/perimeter. */
-export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/') ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
-  return join(base, 'perimeter', 'perimeter.db');
-}
-
-/** --db flag, else PERIMETER_DB, else the default file. */
-export function resolveDbTarget(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return flag ?? env.PERIMETER_DB ?? defaultDbPath(env);
-}
-
-export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//.test(target);
+export { defaultDbPath, isPostgresUrl, resolveDbTarget } from './target.ts';
+import { isPostgresUrl, resolveDbTarget } from './target.ts';
 
 export interface OpenOptions {
   /** Apply pending migrations (default true). */
