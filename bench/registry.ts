@@ -13,7 +13,7 @@
  */
 import { PG_URL, postgresProblem } from '../test/pg.ts';
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +24,8 @@ import { MemorySink } from '../src/audit/events.ts';
 
 import { inventory, writeInventoryJson } from '../src/registry/inventory.ts';
 import { registerModel } from '../src/registry/register.ts';
-import { summaryJson } from '../src/registry/summary.ts';
-import { openStore, type Store } from '../src/store/store.ts';
+import { openStore } from '../src/store/store.ts';
+import { fill } from './inventory-fill.ts';
 
 const small = process.argv.includes('--small');
 const keep = process.argv.includes('--keep');
@@ -98,69 +98,7 @@ async function benchRegister(): Promise<Record<string, unknown>> {
   }
 }
 
-/** 100k synthetic artifacts (a third with a parent) with their read model, admissions, runtimes and served models. */
-async function fill(store: Store, n: number): Promise<number> {
-  const t = performance.now();
-  const now = Date.now();
-  const digest = (i: number): string => `sha256:${createHash('sha256').update(`artifact ${i}`).digest('hex')}`;
-  const kinds = ['base', 'fine-tune', 'adapter', 'quantization', 'merge'];
-  const verdicts = ['clean', 'clean', 'clean', 'low', 'suspicious'];
-  const status = ['verified', 'unverified', 'none', 'invalid'];
-  const hint = randomBytes(32).toString('hex');
-  await store.db.transaction().execute(async (trx) => {
-    const B = 1000;
-    for (let start = 0; start < n; start += B) {
-      const rows = [];
-      const edges = [];
-      for (let i = start; i < Math.min(n, start + B); i++) {
-        const parent = i % 3 === 1 ? digest(i - 1) : null;
-        rows.push({
-          digest: digest(i),
-          name: `org${i % 97}/model-${i}`,
-          kind: parent ? kinds[1 + (i % 4)]! : 'base',
-          format: i % 5 === 0 ? 'gguf' : 'safetensors',
-          license: i % 7 === 0 ? 'llama3.1' : 'Apache-2.0',
-          parent_digest: parent,
-          predecessor_digest: null,
-          path: `/models/org${i % 97}/model-${i}`,
-          bytes: 1_000_000_000 + i,
-          files: 1 + (i % 9),
-          signer_method: i % 4 === 2 ? null : 'key',
-          signer: i % 4 === 2 ? null : hint,
-          signer_issuer: null,
-          signature_verified: i % 4 === 0 ? 1 : 0,
-          signature_status: status[i % 4]!,
-          signature_evidence: '{}',
-          scan_verdict: verdicts[i % 5]!,
-          scan_findings: i % 5 > 2 ? 1 : 0,
-          scan_summary: '{"verdict":"clean","files":3}',
-          metadata: '{"modelType":"llama","architectures":["LlamaForCausalLM"]}',
-          training_flops: i % 2 ? 1e22 : null,
-          tier: null,
-          created_at: now + i,
-          updated_at: now + i,
-        });
-        // The read model, as registerModel writes it with the row.
-        const row = rows[rows.length - 1]!;
-        (row as typeof row & { inventory_json: string }).inventory_json = summaryJson(row, parent ? `org${(i - 1) % 97}/model-${i - 1}` : null);
-        if (parent) edges.push({ child_digest: digest(i), parent_digest: parent, relation: 'fine-tune', details: '{}', created_at: now });
-      }
-      await trx.insertInto('artifacts').values(rows).execute();
-      if (edges.length) await trx.insertInto('lineage').values(edges).execute();
-    }
-    const adm = [];
-    for (let i = 0; i < n / 10; i++) adm.push({ digest: digest(i * 10), env: i % 2 ? 'prod' : 'staging', allowed: i % 3 ? 1 : 0, reasons: '[]', decided_at: now });
-    for (let s = 0; s < adm.length; s += B) await trx.insertInto('admissions').values(adm.slice(s, s + B)).execute();
-    for (let r = 0; r < 20; r++) {
-      await trx.insertInto('runtimes').values({ name: `rt-${r}`, kind: 'vllm', url: `http://127.0.0.1:${8000 + r}`, created_at: now, updated_at: now, last_sync_at: now, last_sync_error: null }).execute();
-      await trx
-        .insertInto('served_models')
-        .values(Array.from({ length: 5 }, (_, k) => ({ runtime: `rt-${r}`, model_id: `m-${r}-${k}`, served_digest: null, artifact_digest: k < 4 ? digest(r * 50 + k * 10) : null, source: 'binding', details: '{}', seen_at: now })))
-        .execute();
-    }
-  });
-  return ms(t);
-}
+// The synthetic inventory (100k artifacts, lineage, admissions, runtimes) comes from inventory-fill.ts.
 
 /** Runs the CLI; stdout read through a pipe (a consumer), or sent to /dev/null (`> /dev/null`). */
 function cliRun(args: string[], env: NodeJS.ProcessEnv, toDevNull = false): Promise<{ ms: number; bytes: number; code: number }> {
