@@ -57,3 +57,13 @@ export { buildBom } from './registry/bom.ts';
 
 // audit: the tamper-evident log
 export * from './audit/audit.ts';
+
+// gateway: the inference chokepoint (perimeter serve)
+export { Gateway, STARTER_POLICY, DEV_POLICY, type GatewayOptions } from './gateway/gateway.ts';
+export type { Principal, Authenticator, Authorizer, AuthzRequest, AuthzDecision, RateLimiter, LimitResult, KillSwitch, KillTarget, KillEvent, Guard, GuardResult, GuardFinding } from './gateway/types.ts';
+export { createAuthenticator, createApiKey, listApiKeys, revokeApiKey, type ApiKeySpec, type CreatedApiKey } from './gateway/identity/index.ts';
+export { CedarAuthorizer } from './policy/authz/authorizer.ts';
+export { createRateLimiter } from './gateway/limits/index.ts';
+export { LiveKillSwitch } from './gateway/killswitch/live.ts';
+export { kill, revive, listKills } from './gateway/killswitch/store.ts';
+export { GuardSet, OutputStreamGuard, guardOutputText, guardRequestBody, ClassifierGuard } from './gateway/guards/index.ts';
