@@ -8,7 +8,9 @@ import type { Flights } from './flights.ts';
 import type { StreamFilter } from './sse.ts';
 import type { Authenticator, Authorizer, GuardFinding, GuardResult, KillSwitch, RateLimiter } from './types.ts';
 
-export type Endpoint = 'chat' | 'completions' | 'embeddings';
+import type { Endpoint } from './guards/request.ts';
+
+export type { Endpoint };
 
 /** The guards as the flow uses them (built from the guard set and the classifier). */
 export interface RequestGuards {

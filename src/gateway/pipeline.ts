@@ -14,6 +14,7 @@ import { PerimeterError } from '../errors/errors.ts';
 import { toHttpError } from './http-errors.ts';
 import { readJsonBody, sendJson, sendError } from './io.ts';
 import { relayJson, relayStream, type Flight } from './relay.ts';
+import { ruleList } from './sse.ts';
 import type { GatewayParts, Endpoint } from './parts.ts';
 import type { Action, AuthzDecision, GuardFinding, LimitResult, Principal } from './types.ts';
 import type { Route } from './routes.ts';
@@ -169,10 +170,6 @@ function stageOf(code: string | null): string {
   if (code.startsWith('PERIM_E_GUARD')) return 'guard';
   if (code.startsWith('PERIM_E_UPSTREAM')) return 'upstream';
   return 'request';
-}
-
-export function ruleList(findings: readonly GuardFinding[]): string {
-  return [...new Set(findings.map((f) => f.rule))].join(', ');
 }
 
 function headerValue(v: string | string[] | undefined): string | null {

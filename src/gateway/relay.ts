@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { PerimeterError } from '../errors/errors.ts';
 import { sendText } from './io.ts';
-import { SseRewriter, type Usage } from './sse.ts';
+import { SseRewriter, ruleList, type Usage } from './sse.ts';
 import type { Flight } from './flights.ts';
 import type { GatewayParts } from './parts.ts';
 import type { EndpointSpec } from './pipeline.ts';
@@ -49,7 +49,7 @@ export async function relayJson(p: GatewayParts, route: Route, spec: EndpointSpe
       if (typeof text !== 'string' || text.length === 0) continue;
       const r = await p.guards.output(text, { endpoint: spec.endpoint, body });
       o.guards.push(...r.findings);
-      if (r.verdict === 'block') throw new PerimeterError('PERIM_E_GUARD_BLOCKED', `the response was blocked by an output guard (${[...new Set(r.findings.map((f) => f.rule))].join(', ')})`);
+      if (r.verdict === 'block') throw new PerimeterError('PERIM_E_GUARD_BLOCKED', `the response was blocked by an output guard (${ruleList(r.findings)})`);
       if (r.verdict === 'redact') {
         changed = true;
         if (isChat) c.message!.content = r.text;

@@ -167,9 +167,13 @@ export class SseRewriter {
   #block(findings: readonly GuardFinding[]): string {
     this.blocked = findings;
     this.#done = true;
-    const rules = [...new Set(findings.map((f) => f.rule))].join(', ');
-    return errorEvent('PERIM_E_GUARD_BLOCKED', `the response was stopped by an output guard (${rules})`);
+    return errorEvent('PERIM_E_GUARD_BLOCKED', `the response was stopped by an output guard (${ruleList(findings)})`);
   }
+}
+
+/** The distinct rule ids of some findings, for messages ("secret.aws-access-key, pii.email"). */
+export function ruleList(findings: readonly GuardFinding[]): string {
+  return [...new Set(findings.map((f) => f.rule))].join(', ');
 }
 
 export function errorEvent(code: string, message: string): string {
