@@ -94,6 +94,9 @@ export class AuditLog implements EventSink {
    */
   static async open(store: Store, options: AuditLogOptions = {}): Promise<AuditLog> {
     const files = auditFiles(options.keyPath ?? defaultKeyPath(store, options.env));
+    // The file before the head: another process writes the file only after its entries commit, so
+    // read in this order a live log's head is never behind the file (the other order races).
+    const outside = readCheckpointFile(files.checkpoint);
     const head = await readHead(store.db);
     const latest = await latestCheckpointRow(store.db);
     let key = readKey(files.key);
@@ -111,7 +114,6 @@ export class AuditLog implements EventSink {
         throw new PerimeterError('PERIM_E_AUDIT_KEY', `the audit key ${files.key} did not sign this log's checkpoints: ${(e as Error).message}`, { cause: e });
       }
     }
-    const outside = readCheckpointFile(files.checkpoint);
     if (outside !== undefined) {
       let cp: Checkpoint;
       try {
