@@ -24,8 +24,8 @@ if (parentPort) {
   const { path, macKey, keyPath } = workerData as { path: string; macKey: Uint8Array; keyPath: string };
   const mac = new Mac(Buffer.from(macKey));
   // The same settings as the store's connection (src/store/sqlite.ts), without loading kysely here.
-  const raw = new DatabaseSync(path);
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;');
+  const raw = new DatabaseSync(path, { timeout: 10_000 }); // busy timeout before the first statement
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
   const head = raw.prepare('select size, frontier, mac from audit_head where id = 1');
   const entry = raw.prepare('insert into audit_entries (idx, at, type, entry, leaf_hash, mac) values (?, ?, ?, ?, ?, ?)');
   const node = raw.prepare('insert into audit_nodes (id, hash) values (?, ?)');

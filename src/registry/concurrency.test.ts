@@ -26,8 +26,14 @@ const CHILD = `
   await store.close();
   if (sink.events.length !== others.length) process.exit(3);`;
 
-function child(args: unknown): Promise<number> {
-  return new Promise((res) => spawn(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(args)], { stdio: 'inherit' }).on('exit', (c) => res(c ?? 1)));
+/** Runs one registering child; resolves to its exit code and what it printed on stderr. */
+function child(args: unknown): Promise<{ code: number; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'pipe'] });
+    let stderr = '';
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('close', (c) => res({ code: c ?? 1, stderr }));
+  });
 }
 
 for (const b of BACKENDS) {
@@ -43,8 +49,8 @@ for (const b of BACKENDS) {
       [quant, adapter, base],
       [adapter, quant, base],
     ];
-    const codes = await Promise.all(orders.map((o) => child([target, base, ...o])));
-    assert.deepEqual(codes, [0, 0, 0, 0]);
+    const runs = await Promise.all(orders.map((o) => child([target, base, ...o])));
+    assert.deepEqual(runs.map((r) => r.code), [0, 0, 0, 0], runs.map((r) => r.stderr).join('\n'));
 
     const s = await openStore(target);
     try {

@@ -108,9 +108,7 @@ async function write(db: DatabaseSync, sink: ChunkSink, head: Record<string, unk
 }
 
 const open = (path: string): DatabaseSync => {
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA busy_timeout = 10000');
-  return db;
+  return new DatabaseSync(path, { timeout: 10_000 });
 };
 
 const storeError = (path: string, e: unknown): PerimeterError =>

@@ -30,11 +30,17 @@ class Statement implements SqliteStatement {
   }
 }
 
+/** How long a statement waits for another connection's lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
 export function openSqlite(path: string): { dialect: SqliteDialect; raw: DatabaseSync } {
-  const raw = new DatabaseSync(path);
+  // The busy timeout is set by the constructor, before the first statement: even switching to WAL
+  // reads the file and can meet another process closing it (its final checkpoint holds the lock),
+  // which without a busy handler is an immediate SQLITE_BUSY.
+  const raw = new DatabaseSync(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   // WAL lets readers and one writer work at once; FULL makes every commit survive power loss
-  // (group commit in the audit log keeps that affordable). busy_timeout covers other processes.
-  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;');
+  // (group commit in the audit log keeps that affordable). The busy timeout covers other processes.
+  raw.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
   const db: SqliteDatabase = { close: () => raw.close(), prepare: (sql: string) => new Statement(raw.prepare(sql)) };
   return { dialect: new SqliteDialect({ database: db }), raw };
 }
