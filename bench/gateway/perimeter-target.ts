@@ -50,7 +50,7 @@ permit (principal in Perimeter::Group::"apps", action, resource) when { resource
 forbid (principal in Perimeter::Group::"interns", action, resource);
 `;
 
-export async function startPerimeter(upstreamUrl: string, o: { redis?: string; log?: string } = {}): Promise<PerimeterTarget> {
+export async function startPerimeter(upstreamUrl: string, o: { redis?: string; log?: string; nodeFlags?: readonly string[] } = {}): Promise<PerimeterTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'perimeter-bench-gw-'));
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(join(dir, 'signer.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
@@ -93,7 +93,7 @@ gateway:
     await store.close();
   }
   const port = await freePort();
-  const proc = await startNode([EXIT_WITH_PARENT, BIN, 'serve', '--config', join(dir, 'perimeter.yaml'), '--db', db, '--listen', `127.0.0.1:${port}`], {
+  const proc = await startNode([...(o.nodeFlags ?? []), EXIT_WITH_PARENT, BIN, 'serve', '--config', join(dir, 'perimeter.yaml'), '--db', db, '--listen', `127.0.0.1:${port}`], {
     log: o.log ?? join(dir, 'serve.log'),
     port,
     env: { ...process.env, PERIMETER_AUDIT_KEY: auditKey, PERIMETER_LOG_LEVEL: 'warn', BENCH_UPSTREAM_KEY: 'sk-gateway-own-credential' },

@@ -12,6 +12,8 @@ export interface Target {
   /** Origin, e.g. http://127.0.0.1:41234 (no trailing slash). */
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** The target's own process, when it has one (for CPU readings). */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -45,13 +47,14 @@ export function directTarget(up: Upstream): Target {
   return { name: 'direct', label: 'direct to the simulated upstream', url: up.url, headers: {}, stop: async () => {} };
 }
 
-export async function startBare(up: Upstream, cacheDir: string): Promise<Target> {
-  const p = await startNode([join(here, 'bare.ts'), up.url], { log: join(cacheDir, 'bare.log') });
+export async function startBare(up: Upstream, cacheDir: string, nodeFlags: readonly string[] = []): Promise<Target> {
+  const p = await startNode([...nodeFlags, join(here, 'bare.ts'), up.url], { log: join(cacheDir, 'bare.log') });
   return {
     name: 'bare',
     label: 'bare Node + undici pass-through',
     url: `http://127.0.0.1:${p.port}`,
     headers: {},
+    pid: p.child.pid!,
     stop: p.stop,
   };
 }

@@ -5,8 +5,9 @@
  */
 import { PerimeterError } from '../errors/errors.ts';
 import type { AuditEntryTable, AuditNodeTable } from '../store/schema.ts';
+import type { EntryText, PreparedEntry } from './entry.ts';
 import { macEquals, type Mac } from './mac.ts';
-import { Frontier, nodeId } from './tree.ts';
+import { Frontier, hashLeafText, nodeId } from './tree.ts';
 
 export interface HeadRow {
   size: number;
@@ -15,11 +16,11 @@ export interface HeadRow {
 }
 
 /** An entry ready to store (entry.ts), without its index. */
-export interface BatchEntry {
-  at: number;
-  type: string;
-  entry: string;
-  leaf: Buffer;
+export type BatchEntry = PreparedEntry;
+
+/** The entries with their leaf hashes (SHA-256 of 0x00 || entry). */
+export function withLeaves(batch: readonly EntryText[]): BatchEntry[] {
+  return batch.map((e) => ({ at: e.at, type: e.type, entry: e.entry, leaf: hashLeafText(e.entry) }));
 }
 
 /** The frontier of a head row, after checking its MAC (refuses a head another key or a hand wrote). */

@@ -38,6 +38,35 @@ test('canonical JSON round-trips: parse then canonicalise gives the same bytes (
   );
 });
 
+/** A deep copy with every object's keys inserted in sorted (or reverse sorted) order. */
+function reorder(v: unknown, reverse: boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => reorder(x, reverse));
+  if (v === null || typeof v !== 'object') return v;
+  const keys = Object.keys(v).sort();
+  if (reverse) keys.reverse();
+  const out: Record<string, unknown> = {};
+  for (const k of keys) Object.defineProperty(out, k, { value: reorder((v as Record<string, unknown>)[k], reverse), enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+test('the fast path (keys already in order) writes the same bytes as the general writer, with and without the content replacer', () => {
+  const replacers = [undefined, contentReplacer(), contentReplacer({ contentFields: ['a', 'B'] })];
+  const value = fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('prompt', 'Messages', 'a', 'b', 'output', 'z'), fc.jsonValue(), { maxKeys: 5 }));
+  fc.assert(
+    fc.property(value, (v) => {
+      for (const r of replacers) assert.equal(canonicalJson(reorder(v, false), r), canonicalJson(reorder(v, true), r));
+    }),
+    { numRuns: 500 },
+  );
+  // Not plain data: written as the general writer writes it, never as JSON.stringify would.
+  assert.equal(canonicalJson({ s: new String('ab') }), '{"s":{"0":"a","1":"b"}}');
+  assert.equal(canonicalJson({ n: Object.assign(Object.create(null), { a: 1 }) }), '{"n":{"a":1}}');
+  assert.equal(canonicalJson({ a: 1, d: { toJSON: () => 'x' } }), '{"a":1,"d":"x"}');
+  assert.equal(canonicalJson({ '10': 1, '9': 2 }), '{"10":1,"9":2}');
+  assert.equal(canonicalJson({ a: 'k', prompt: 'p' }, contentReplacer()), `{"a":"k","prompt":"${contentDigest('p')}"}`);
+  assert.throws(() => canonicalJson({ a: [1, Number.NaN] }), { code: 'PERIM_E_AUDIT_EVENT' });
+});
+
 test('privacy: content fields at any depth become sha256 digests; everything else stays', () => {
   const data = { model: 'm', Prompt: 'hi', request: { messages: [{ role: 'user', content: 'x' }], input: ['a'] }, list: [{ output: 'o' }], response: null };
   const r = redactContent(data);

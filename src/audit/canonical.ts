@@ -14,8 +14,12 @@ import { PerimeterError } from '../errors/errors.ts';
 
 const MAX_DEPTH = 64;
 
-/** Sees every object member (not array items) before it is written; returns the value to write. */
-export type Replacer = (key: string, value: unknown) => unknown;
+/**
+ * Sees every object member (not array items) before it is written; returns the value to write.
+ * `keys`, when set, says the replacer changes only members with one of these (lower-case) names,
+ * so data without such a member may take the fast path.
+ */
+export type Replacer = ((key: string, value: unknown) => unknown) & { readonly keys?: ReadonlySet<string> };
 
 class Refusal extends Error {
   path: string[] = [];
@@ -72,8 +76,38 @@ function write(value: unknown, depth: number, seen: Set<object>, replace: Replac
   return out;
 }
 
+/**
+ * True when JSON.stringify(value) already is the canonical text: plain objects (prototype Object or
+ * null, no toJSON) whose keys come in sorted order, arrays without holes, finite numbers, strings,
+ * booleans and null, no member a keyed replacer would change, not too deep. Anything else (and any
+ * refusal) goes to the general writer, so the result never differs from it.
+ */
+function plain(v: unknown, depth: number, keys: ReadonlySet<string> | undefined): boolean {
+  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (typeof v !== 'object' || depth >= MAX_DEPTH) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (Array.isArray(v)) {
+    if (proto !== Array.prototype) return false;
+    for (let i = 0; i < v.length; i++) if (!plain(v[i], depth + 1, keys)) return false;
+    return true;
+  }
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
+  let prev: string | undefined;
+  for (const k of Object.keys(v)) {
+    if (prev !== undefined && !(k > prev)) return false;
+    prev = k;
+    if (keys !== undefined && (keys.has(k) || keys.has(k.toLowerCase()))) return false;
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== undefined && !plain(x, depth + 1, keys)) return false;
+  }
+  return true;
+}
+
 /** The canonical JSON text of a value (see the file comment). */
 export function canonicalJson(value: unknown, replace?: Replacer): string {
+  // Fast path: data built with sorted keys (the gateway's events) is written by JSON.stringify.
+  if ((replace === undefined || replace.keys !== undefined) && plain(value, 0, replace?.keys)) return JSON.stringify(value);
   try {
     return write(value, 0, new Set(), replace);
   } catch (e) {

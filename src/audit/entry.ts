@@ -7,14 +7,18 @@
 import { PerimeterError } from '../errors/errors.ts';
 import { canonicalJson, type Replacer } from './canonical.ts';
 import type { AuditEvent } from './events.ts';
-import { hashLeaf } from './tree.ts';
+import { hashLeafText } from './tree.ts';
 
 export const ENTRY_VERSION = 1;
 
-export interface PreparedEntry {
+/** An event as the text of its entry, not yet hashed. */
+export interface EntryText {
   at: number;
   type: string;
   entry: string;
+}
+
+export interface PreparedEntry extends EntryText {
   leaf: Buffer;
 }
 
@@ -24,11 +28,18 @@ const bad = (message: string): never => {
   throw new PerimeterError('PERIM_E_AUDIT_EVENT', message);
 };
 
-/**
- * Canonicalises, digests content and hashes an event. `replace` is contentReplacer(options):
- * undefined keeps content (the opt-in), so it has no default.
- */
+/** Canonicalises and hashes an event (entryText, then the leaf hash). */
 export function prepareEntry(event: AuditEvent, replace: Replacer | undefined, now: () => number = Date.now): PreparedEntry {
+  const e = entryText(event, replace, now);
+  return { ...e, leaf: hashLeafText(e.entry) };
+}
+
+/**
+ * Checks an event, digests its content and writes its canonical entry text. `replace` is
+ * contentReplacer(options): undefined keeps content (the opt-in), so it has no default. The log
+ * leaves the leaf hash to its writer (on the SQLite writer thread, off the caller's event loop).
+ */
+export function entryText(event: AuditEvent, replace: Replacer | undefined, now: () => number = Date.now): EntryText {
   if (event === null || typeof event !== 'object') bad('an audit event must be an object');
   const { type, actor, subject, data } = event;
   if (typeof type !== 'string' || !TYPE.test(type)) bad(`audit event type ${JSON.stringify(type)} must be 1-200 letters, digits, ".", "_", ":" or "-"`);
@@ -43,5 +54,5 @@ export function prepareEntry(event: AuditEvent, replace: Replacer | undefined, n
     `"at":${at},"data":${canonicalJson(data, replace)}` +
     (subject === undefined ? '' : `,"subject":${JSON.stringify(subject)}`) +
     `,"type":${JSON.stringify(type)},"v":${ENTRY_VERSION}}`;
-  return { at, type, entry, leaf: hashLeaf(Buffer.from(entry, 'utf8')) };
+  return { at, type, entry };
 }

@@ -34,6 +34,24 @@ for (const b of await backends()) {
     await assert.rejects(log.append(event(1)), { code: 'PERIM_E_AUDIT_CLOSED' });
   });
 
+  test(`${b.name}: a steady stream of submits shares a commit per window; flush does not wait for the window`, { skip: b.skip }, async () => {
+    const { log } = await openTestLog(b, { maxDelayMs: 600 });
+    for (let i = 0; i < 40; i++) {
+      log.submit(event(i));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await log.flush();
+    // Sent as entries arrived (the old policy) this would be one commit per entry or two.
+    assert.ok(log.stats.batches <= 3, `40 entries over ~100 ms in a 600 ms window took ${log.stats.batches} commits`);
+    const slow = await openTestLog(b, { maxDelayMs: 10_000 });
+    const t0 = performance.now();
+    slow.log.submit(event(1));
+    await slow.log.flush();
+    assert.ok(performance.now() - t0 < 5_000, 'flush sends at once');
+    assert.equal(slow.log.stats.entries, 1);
+    await Promise.all([log.close(), slow.log.close()]);
+  });
+
   test(`${b.name}: checkpoints are signed notes, stored, kept beside the key, and made on an interval`, { skip: b.skip }, async () => {
     const { log, store, keyPath } = await openTestLog(b);
     await appendMany(log, 5);

@@ -42,8 +42,9 @@ export interface PrivacyOptions {
 export function contentReplacer(options: PrivacyOptions = {}): Replacer | undefined {
   if (options.keepContent) return undefined;
   const names = new Set([...CONTENT_FIELDS, ...(options.contentFields ?? [])].map((n) => n.toLowerCase()));
-  return (key, value) =>
+  const replace = (key: string, value: unknown): unknown =>
     (names.has(key) || names.has(key.toLowerCase())) && value !== null && !(typeof value === 'string' && DIGEST.test(value)) ? contentDigest(value) : value;
+  return Object.assign(replace, { keys: names as ReadonlySet<string> });
 }
 
 /** A copy of `data` with content members replaced by digests, as the log stores it. */

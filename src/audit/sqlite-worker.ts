@@ -5,17 +5,20 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { asPerimeterError } from '../errors/errors.ts';
 import { DatabaseSync } from 'node:sqlite';
-import { extend, type BatchEntry, type HeadRow } from './append.ts';
+import { extend, withLeaves, type HeadRow } from './append.ts';
+import type { EntryText } from './entry.ts';
 import { Mac } from './mac.ts';
 
 export interface WorkerRequest {
   id: number;
-  batch: BatchEntry[];
+  batch: EntryText[];
 }
 
 export interface WorkerReply {
   id: number;
   start?: number;
+  /** The batch's leaf hashes, 32 bytes each. */
+  leaves?: Uint8Array;
   error?: { code: string; message: string; details?: Record<string, unknown> };
 }
 
@@ -38,13 +41,13 @@ if (parentPort) {
       try {
         const h = head.get() as HeadRow | undefined;
         if (!h) throw new Error('the audit head row is missing');
-        const batch = req.batch.map((e) => ({ ...e, leaf: Buffer.from(e.leaf) }));
+        const batch = withLeaves(req.batch);
         const next = extend(h, batch, mac, keyPath);
         for (const r of next.rows) entry.run(r.idx, r.at, r.type, r.entry, r.leaf_hash, r.mac);
         for (const n of next.nodes) node.run(n.id, n.hash);
         update.run(next.head.size, next.head.frontier, next.head.mac, Date.now());
         raw.exec('commit');
-        reply = { id: req.id, start: h.size };
+        reply = { id: req.id, start: h.size, leaves: Buffer.concat(batch.map((e) => e.leaf)) };
       } catch (e) {
         if (raw.isTransaction) raw.exec('rollback');
         throw e;

@@ -11,9 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import { PerimeterError } from '../errors/errors.ts';
-import { hashChildren, hashLeaf } from '../signing/sigstore/merkle.ts';
+import { hashChildren, hashLeaf, hashLeafText } from '../signing/sigstore/merkle.ts';
 
-export { hashChildren, hashLeaf };
+export { hashChildren, hashLeaf, hashLeafText };
 
 /** Root of the empty tree: SHA-256 of nothing. */
 export const EMPTY_ROOT: Buffer = createHash('sha256').digest();

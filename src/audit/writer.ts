@@ -1,6 +1,7 @@
 /**
- * Where a batch goes. Every writer does the same transaction: lock the head, extend (append.ts),
- * insert entries and new subtree nodes, update the head, commit; it resolves with the first index.
+ * Where a batch goes. Every writer hashes the entries' leaves, then does the same transaction: lock
+ * the head, extend (append.ts), insert entries and new subtree nodes, update the head, commit; it
+ * resolves with the first index and the leaf hashes.
  *
  * - KyselyWriter: through the store's kysely (PostgreSQL; SQLite when asked).
  * - SqliteWorkerWriter: SQLite on a worker thread with its own connection to the same file.
@@ -11,13 +12,20 @@
 import { Worker } from 'node:worker_threads';
 import { PerimeterError, type ErrorCode } from '../errors/errors.ts';
 import type { Store } from '../store/store.ts';
-import { extend, type BatchEntry, type HeadRow } from './append.ts';
+import { extend, withLeaves, type HeadRow } from './append.ts';
+import type { EntryText } from './entry.ts';
 import { insertEntries, insertNodes, readHead, writeHead, writeTransaction } from './db.ts';
 import type { Mac } from './mac.ts';
 import type { WorkerReply, WorkerRequest } from './sqlite-worker.ts';
 
+/** A written batch: the index of its first entry, and its leaf hashes (32 bytes each, in order). */
+export interface Written {
+  start: number;
+  leaves: Buffer;
+}
+
 export interface BatchWriter {
-  write(batch: readonly BatchEntry[]): Promise<number>;
+  write(batch: readonly EntryText[]): Promise<Written>;
   close(): Promise<void>;
 }
 
@@ -37,7 +45,9 @@ export class KyselyWriter implements BatchWriter {
     this.#keyPath = keyPath;
   }
 
-  write(batch: readonly BatchEntry[]): Promise<number> {
+  write(texts: readonly EntryText[]): Promise<Written> {
+    const batch = withLeaves(texts);
+    const leaves = Buffer.concat(batch.map((e) => e.leaf));
     const kind = this.#store.kind;
     const seq = ++this.#seq;
     // Rows (indexes, MACs, subtree hashes) prepared outside the lock, against the expected head;
@@ -68,7 +78,7 @@ export class KyselyWriter implements BatchWriter {
     }).then(
       (r) => {
         if (seq === this.#seq) this.#expected = r.head;
-        return r.start;
+        return { start: r.start, leaves };
       },
       (e: unknown) => {
         locked(); // also when the transaction failed before reaching the lock
@@ -87,7 +97,7 @@ export class SqliteWorkerWriter implements BatchWriter {
   readonly #keyPath: string;
   #worker: Worker | undefined;
   #seq = 0;
-  readonly #waiting = new Map<number, { resolve: (start: number) => void; reject: (e: PerimeterError) => void }>();
+  readonly #waiting = new Map<number, { resolve: (w: Written) => void; reject: (e: PerimeterError) => void }>();
 
   constructor(path: string, macKey: Buffer, keyPath: string) {
     this.#path = path;
@@ -106,7 +116,7 @@ export class SqliteWorkerWriter implements BatchWriter {
       this.#waiting.delete(m.id);
       if (this.#waiting.size === 0) w.unref(); // idle: do not keep the process alive
       if (m.error) p.reject(new PerimeterError(m.error.code as ErrorCode, m.error.message, m.error.details ? { details: m.error.details } : undefined));
-      else p.resolve(m.start!);
+      else p.resolve({ start: m.start!, leaves: Buffer.from(m.leaves!.buffer, m.leaves!.byteOffset, m.leaves!.byteLength) });
     });
     const failAll = (e: unknown): void => {
       const err = new PerimeterError('PERIM_E_STORE', `the audit writer thread stopped: ${(e as Error)?.message ?? e}`, { cause: e });
@@ -119,14 +129,14 @@ export class SqliteWorkerWriter implements BatchWriter {
     return w;
   }
 
-  write(batch: readonly BatchEntry[]): Promise<number> {
+  write(batch: readonly EntryText[]): Promise<Written> {
     this.#worker ??= this.#start();
     const w = this.#worker;
     const id = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       w.ref();
-      const req: WorkerRequest = { id, batch: batch.map((e) => ({ at: e.at, type: e.type, entry: e.entry, leaf: e.leaf })) };
+      const req: WorkerRequest = { id, batch: batch.map((e) => ({ at: e.at, type: e.type, entry: e.entry })) };
       w.postMessage(req);
     });
   }

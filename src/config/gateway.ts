@@ -38,6 +38,12 @@ export const gatewaySchema = z
     refresh_interval: z.number().int().min(1).max(3600).default(10),
     /** Principals in this group may use the admin API (/admin/kill, /admin/revive, /admin/kills). */
     admin_group: z.string().min(1).default('perimeter-admin'),
+    /**
+     * Group commit window of the audit log in `perimeter serve`: a request's event waits at most
+     * this long (milliseconds) to share one transaction with the events of other requests. Longer
+     * windows cost less per request; a crash loses at most the events of the last window.
+     */
+    audit_window_ms: z.number().int().min(0).max(1000).default(10),
     /** Largest request body accepted. */
     max_body_bytes: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
   })

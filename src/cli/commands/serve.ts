@@ -87,7 +87,7 @@ export function registerServe(program: Command): void {
       let log: AuditLog | undefined;
       let gateway: Gateway | undefined;
       try {
-        log = await AuditLog.open(store);
+        log = await AuditLog.open(store, { maxDelayMs: config.data.gateway.audit_window_ms });
         const line = (s: string): void => void process.stderr.write(`perimeter serve: ${s}\n`);
         if (f.dev) line('WARNING: --dev is on. Unadmitted models are served, requests without credentials are accepted, and everything is permitted unless gateway.policy names files. Never use --dev in production.');
         if (f.upstream) await ensureUpstream(store, log, f.upstream, f.upstreamKind ?? 'openai', line);

@@ -65,7 +65,8 @@ const revealSystemPrompt = regexRule({
   weight: 1,
   re: `\\b(?:reveal|print|show|output|repeat|display|dump|leak|expose|recite|disclose|tell${S}me|give${S}me|write${S}out|what${S}(?:is|are|was|were))${S}(?:me${S})?(?:(?:your|the|all|of|back)${S}){0,3}(?:(?:full|entire|exact|complete|original|hidden|initial|secret|verbatim)${S}){0,2}(?:system${S}(?:prompt|message|instructions?)|(?:initial|hidden|original|secret|developer)${S}(?:instructions?|prompt)|instructions${S}(?:above|you${S}were${S}given)|(?:text|prompt|words)${S}above)\\b`,
   flags: 'i',
-  triggers: { ci: ['system', 'instruction', 'prompt', 'above'] },
+  // Every alternative ends in one of these words ("system" is always followed by prompt|message|instruction).
+  triggers: { ciWord: ['message', 'instruction', 'prompt', 'above'] },
   span: 140,
 });
 
@@ -75,7 +76,7 @@ const roleplayUnrestricted = regexRule({
   weight: 1,
   re: `\\b(?:(?:pretend|imagine|act${S}as${S}if|suppose)${S}(?:that${S})?you${S}(?:are|were|have|had)${S}(?:an?${S})?(?:no${S}(?:restrictions|rules|limits|limitations|filters|guidelines|constraints|ethics|morals)|not${S}bound|without${S}(?:any${S})?(?:restrictions|rules|limits|limitations|filters|guidelines|constraints|ethics)|free${S}(?:from|of)|unrestricted|unfiltered|uncensored|evil|amoral)|you${S}are${S}no${S}longer${S}(?:an?${S})?(?:AI|assistant|language${S}model|bound|restricted|ChatGPT|Claude|Llama)|(?:act|respond|answer)${S}as${S}(?:an?${S})?(?:unrestricted|unfiltered|uncensored|evil|amoral|jailbroken))\\b`,
   flags: 'i',
-  triggers: { ci: ['pretend', 'imagine', 'act', 'suppose', 'longer', 'respond', 'answer'] },
+  triggers: { ciWord: ['pretend', 'imagine', 'act', 'suppose', 'longer', 'respond', 'answer'] },
   span: 120,
 });
 
@@ -109,7 +110,7 @@ const fakeTranscript = regexRule({
   weight: 0.5,
   re: '^[ \\t]{0,3}(?:#{2,4}[ \\t]{0,2}(?:system|instructions?|assistant|developer|response)\\b[ \\t]{0,2}:?|(?:system|developer)[ \\t]{0,2}(?:prompt|message)?[ \\t]{0,2}:)',
   flags: 'im',
-  triggers: { ci: ['system', 'instruction', 'assistant', 'developer', 'response'] },
+  triggers: { ciLine: ['##', 'system', 'developer'] },
   span: 40,
 });
 
@@ -120,7 +121,7 @@ const fakeTurn = regexRule({
   // One fake model turn at the start of a line; four or more reach the score on their own (many-shot).
   re: '^[ \\t]{0,3}(?:assistant|ai|gpt|chatbot|model):',
   flags: 'im',
-  triggers: { ci: ['assistant:', 'ai:', 'gpt:', 'chatbot:', 'model:'] },
+  triggers: { ciLine: ['assistant:', 'ai:', 'gpt:', 'chatbot:', 'model:'] },
   span: 12,
   ahead: 0,
 });

@@ -34,6 +34,10 @@ export interface Triggers {
   readonly cs?: readonly string[];
   /** Case-insensitive literals (written in lower case, ASCII). */
   readonly ci?: readonly string[];
+  /** Case-insensitive literals that count only at the start of a word (the character before is not [A-Za-z0-9_]), as after a regex's \b. */
+  readonly ciWord?: readonly string[];
+  /** Case-insensitive literals that count only at the start of a line, after at most 3 spaces or tabs, as after `^[ \t]{0,3}` with the m flag. */
+  readonly ciLine?: readonly string[];
   /** digits7: a run of >= 7 digits with single/double separators; upper2digit2: [A-Z]{2} ?\d\d; tag: U+E0000..E007F; bidi: bidi embedding/override/isolate controls. */
   readonly special?: readonly ('digits7' | 'upper2digit2' | 'tag' | 'bidi')[];
 }

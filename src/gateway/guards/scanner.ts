@@ -13,9 +13,15 @@ export interface ActiveRule {
   readonly action: GuardAction;
 }
 
+/** Where a literal must start to count: anywhere, at a word start, or at a line start. */
+const ANY = 0;
+const WORD = 1;
+const LINE = 2;
+
 interface Literal {
   readonly text: string;
   readonly ci: boolean;
+  readonly at: typeof ANY | typeof WORD | typeof LINE;
   readonly rules: readonly number[];
 }
 
@@ -67,11 +73,13 @@ export class Scanner {
     this.rules.forEach((r, i) => {
       for (const t of r.triggers.cs ?? []) push(lits, `s${t}`, i);
       for (const t of r.triggers.ci ?? []) push(lits, `i${t.toLowerCase()}`, i);
+      for (const t of r.triggers.ciWord ?? []) push(lits, `w${t.toLowerCase()}`, i);
+      for (const t of r.triggers.ciLine ?? []) push(lits, `l${t.toLowerCase()}`, i);
       for (const s of r.triggers.special ?? []) (s === 'digits7' ? this.#digits7 : s === 'upper2digit2' ? this.#upper2 : s === 'tag' ? this.#tag : this.#bidi).push(i);
     });
     const variants = (c: number, ci: boolean): number[] => (ci && c >= 97 && c <= 122 ? [c, c - 32] : [c]);
     for (const [key, rules] of lits) {
-      const lit: Literal = { text: key.slice(1), ci: key[0] === 'i', rules };
+      const lit: Literal = { text: key.slice(1), ci: key[0] !== 's', at: key[0] === 'w' ? WORD : key[0] === 'l' ? LINE : ANY, rules };
       const t = lit.text;
       if (t.length === 0 || /[^\x00-\x7f]/.test(t)) throw new Error(`trigger literals are ASCII: ${t}`);
       if (t.length < 3) {
@@ -120,7 +128,7 @@ export class Scanner {
       key = ((key << 5) | fold(c)) & 0x7fff;
       if (triMask[key] === 1 && i >= 2) {
         for (const lit of tri[key]!) {
-          if (lit.ci ? startsWithCi(text, i - 2, lit.text) : text.startsWith(lit.text, i - 2)) {
+          if (literalAt(text, i - 2, lit)) {
             for (const r of lit.rules) hit[r] = gen;
             any = true;
           }
@@ -151,7 +159,7 @@ export class Scanner {
     const short = this.#short[c];
     if (short !== undefined) {
       for (const lit of short) {
-        if (lit.ci ? startsWithCi(text, i, lit.text) : text.startsWith(lit.text, i)) {
+        if (literalAt(text, i, lit)) {
           for (const r of lit.rules) hit[r] = gen;
           any = true;
         }
@@ -253,6 +261,26 @@ function push(map: Map<string, number[]>, key: string, v: number): void {
   if (a) {
     if (!a.includes(v)) a.push(v);
   } else map.set(key, [v]);
+}
+
+/** Whether `lit` occurs at `at`, where its anchor allows (a character before the text counts as none). */
+function literalAt(text: string, at: number, lit: Literal): boolean {
+  if (!(lit.ci ? startsWithCi(text, at, lit.text) : text.startsWith(lit.text, at))) return false;
+  if (lit.at === ANY) return true;
+  if (lit.at === WORD) return !isWordChar(text.charCodeAt(at - 1));
+  let j = at - 1;
+  for (let n = 0; n < 3 && j >= 0; n++, j--) {
+    const c = text.charCodeAt(j);
+    if (c !== 32 && c !== 9) break;
+  }
+  if (j < 0) return true;
+  const c = text.charCodeAt(j);
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/** [A-Za-z0-9_], the characters of a regex \w without the u flag (NaN, before the text: no). */
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 function startsWithCi(text: string, at: number, lower: string): boolean {

@@ -23,6 +23,11 @@ export function hashLeaf(leaf: Uint8Array): Buffer {
   return hash('sha256', Buffer.concat([LEAF_PREFIX, leaf]), 'buffer');
 }
 
+/** hashLeaf of a string's UTF-8 bytes, without copying them into a buffer first. */
+export function hashLeafText(leaf: string): Buffer {
+  return hash('sha256', `\u0000${leaf}`, 'buffer');
+}
+
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
   return hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
 }
