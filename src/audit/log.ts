@@ -2,8 +2,9 @@
  * The audit log: an append-only RFC 9162 Merkle log in the store, with group commit.
  *
  * Callers hand events to `submit` (fire and forget, the gateway's hot path) or `append` (a promise
- * that resolves once the entry is durable, with its index). Entries are canonicalised and hashed
- * at once, queued, and written in batches: one transaction per batch, sent when `maxBatch` entries
+ * that resolves once the entry is durable, with its index). Entries are canonicalised at once
+ * (a malformed event throws to the caller), queued, and written in batches by the writer, which
+ * hashes their leaves: one transaction per batch, sent when `maxBatch` entries
  * wait or the oldest waiting entry has waited `maxDelayMs` (or on `flush`), at most two in flight
  * per process. Under a steady stream the window, not the commit time, sets the batch size: a
  * commit's fixed cost (locking, the head's MACs, the WAL write) is shared by every entry that

@@ -37,11 +37,11 @@ if (parentPort) {
   port.on('message', (req: WorkerRequest) => {
     let reply: WorkerReply;
     try {
+      const batch = withLeaves(req.batch); // before the write lock, which other processes may wait for
       raw.exec('begin immediate');
       try {
         const h = head.get() as HeadRow | undefined;
         if (!h) throw new Error('the audit head row is missing');
-        const batch = withLeaves(req.batch);
         const next = extend(h, batch, mac, keyPath);
         for (const r of next.rows) entry.run(r.idx, r.at, r.type, r.entry, r.leaf_hash, r.mac);
         for (const n of next.nodes) node.run(n.id, n.hash);

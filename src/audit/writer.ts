@@ -7,7 +7,7 @@
  * - SqliteWorkerWriter: SQLite on a worker thread with its own connection to the same file.
  *   node:sqlite is synchronous, so on the main thread every batch's insert and fsync would stall
  *   the event loop (the gateway's requests) for milliseconds; on a worker the main thread only
- *   canonicalises and hashes, and the two run on two cores.
+ *   canonicalises (the worker hashes leaves, MACs and commits), and the two run on two cores.
  */
 import { Worker } from 'node:worker_threads';
 import { PerimeterError, type ErrorCode } from '../errors/errors.ts';
