@@ -8,7 +8,7 @@
  * received is kept so a test can check what reached the runtime (e.g. a redacted prompt).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from '../server/listen.ts';
 
 export interface InferenceScript {
   /** The answer text (non-streamed), and the default stream when `deltas` is not given. */
@@ -105,12 +105,8 @@ export async function simulateInference(o: { flavor: 'ollama' | 'vllm'; models: 
       })();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  sim.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  sim.close = () =>
-    new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    });
+  const l = await listenLocal(server);
+  sim.url = l.url;
+  sim.close = l.close;
   return sim;
 }

@@ -6,7 +6,7 @@
  * ways runtimes fail: too slow, an HTTP error, a malformed answer.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from '../../server/listen.ts';
 import { basename } from 'node:path';
 
 export type SimulationMode = 'ok' | 'slow' | 'http-error' | 'not-json' | 'wrong-shape';
@@ -53,13 +53,9 @@ async function simulate(routes: Record<string, Route>, wrongShape: unknown): Pro
       json(200, out);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  sim.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  sim.close = () =>
-    new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    });
+  const l = await listenLocal(server);
+  sim.url = l.url;
+  sim.close = l.close;
   return sim;
 }
 
