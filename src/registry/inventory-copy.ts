@@ -1,6 +1,6 @@
 /**
  * The byte side of the PostgreSQL listing (inventory-pg.ts): reading the binary COPY rows into
- * chunks, and telling from a row's raw bytes whether it has admitted environments, so that no
+ * pieces, and telling from a row's raw bytes whether it has admitted environments, so that no
  * string or object is made for the rows (nearly all) that are sent as stored.
  */
 import { MISSING, SUFFIX_LENGTH, liveSuffix } from './inventory-stream.ts';
@@ -47,50 +47,40 @@ const keyOfText = (d: string, at: number): number => {
   return (c(0) | (c(1) << 8) | (c(2) << 16) | (c(3) << 24)) ^ Math.imul(c(4) | (c(5) << 8) | (c(6) << 16) | (c(7) << 24), 0x9e3779b1);
 };
 
-const CHUNK_BYTES = 2 << 20;
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
+/** Offsets of one row's fields in a buffer: start and length (-1: NULL) for each. */
+type Fields = [start: number, len: number][];
+
 /**
- * A pg custom query (a "submittable": pg calls submit, then the handle* methods) for `text`: one
- * statement whose one row is the admitted environments as a JSON object, then a COPY ... TO STDOUT
- * (FORMAT binary) of rows (j: read model, d: digest when j is NULL, t: tier as text), sent in one
- * round trip. Emits the rows' texts joined by ",\n" in chunks of about 2 MiB: a row as stored is
- * copied byte for byte; the admitted environments are read while the server starts the COPY.
+ * A pg custom query (a "submittable": pg calls submit, then the handle* methods) for one
+ * COPY ... TO STDOUT (FORMAT binary) of rows of `fields` fields, each row handed to `row` as
+ * offsets into a buffer that is only valid during the call. pg's own binary mode reads values as
+ * strings (a bytea would not survive), hence COPY, whose rows come in order as the server sends them.
  */
-export class CopyRows {
+export abstract class BinaryCopy {
   readonly text: string;
   readonly done: Promise<void>;
-  readonly #flush: (chunk: Buffer, rows: number) => void;
-  admitted: Admitted | undefined;
+  readonly #fields: Fields;
   #resolve!: () => void;
   #reject!: (e: unknown) => void;
   #error: unknown;
   #carry: Buffer | undefined;
   #header = false;
-  /** Output buffers the sink has given back (a chunk is the sink's until its write settles). */
-  readonly #pool: Buffer[] = [];
-  #out: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  #used = 0;
-  #rows = 0;
-  constructor(text: string, flush: (chunk: Buffer, rows: number) => void) {
+  constructor(text: string, fields: number) {
     this.text = text;
-    this.#flush = flush;
+    this.#fields = Array.from({ length: fields }, () => [0, 0]);
     this.done = new Promise((res, rej) => ((this.#resolve = res), (this.#reject = rej)));
   }
+  protected abstract row(buf: Buffer, f: Readonly<Fields>): void;
+  /** The COPY's end (CommandComplete). */
+  protected end(): void {}
   submit(connection: { query(text: string): void }): void {
     connection.query(this.text);
-  }
-  handleDataRow(msg: { fields: (string | null)[] }): void {
-    try {
-      this.admitted = new Admitted(JSON.parse(msg.fields[0]!) as Record<string, string[]>);
-    } catch (e) {
-      this.#error ??= e;
-    }
   }
   handleCopyData(msg: { chunk: Buffer }): void {
     if (this.#error) return;
     try {
-      if (!this.admitted) throw new Error('COPY data before the admitted environments');
       this.#take(msg.chunk);
     } catch (e) {
       this.#error = e;
@@ -110,69 +100,35 @@ export class CopyRows {
       if (buf.length < at) return void (this.#carry = Buffer.from(buf));
       this.#header = true;
     }
-    // A row: int16 field count (-1 ends the stream), then per field an int32 length (-1: NULL) and
-    // the bytes. Here three fields: j, d, t.
+    // A row: int16 field count (-1 ends the stream), then per field an int32 length (-1: NULL) and the bytes.
     const end = buf.length;
-    while (at + 2 <= end) {
-      const fields = buf.readInt16BE(at);
-      if (fields === -1) return;
-      if (fields !== 3) throw new Error(`unexpected COPY row of ${fields} fields`);
+    const f = this.#fields;
+    rows: while (at + 2 <= end) {
+      const count = buf.readInt16BE(at);
+      if (count === -1) return;
+      if (count !== f.length) throw new Error(`unexpected COPY row of ${count} fields`);
       let p = at + 2;
-      if (p + 4 > end) break;
-      const jLen = buf.readInt32BE(p);
-      const j = p + 4;
-      p = j + Math.max(jLen, 0);
-      if (p + 4 > end) break;
-      const dLen = buf.readInt32BE(p);
-      const d = p + 4;
-      p = d + Math.max(dLen, 0);
-      if (p + 4 > end) break;
-      const tLen = buf.readInt32BE(p);
-      const t = p + 4;
-      p = t + Math.max(tLen, 0);
-      if (p > end) break;
-      if (jLen >= 0) {
-        // As stored, or the stored text up to its placeholders and then the live values.
-        const envs = this.admitted!.envs.size ? this.admitted!.of(buf, j, jLen) : undefined;
-        if (tLen < 0 && envs === undefined) this.#add(buf, j, jLen);
-        else this.#add(buf, j, jLen - SUFFIX_LENGTH, liveSuffix(tLen < 0 ? null : buf.toString('latin1', t, t + tLen), envs ? JSON.stringify(envs) : null));
-      } else {
-        const row = Buffer.from(`${String.fromCharCode(MISSING)}${buf.toString('utf8', d, d + dLen)}${String.fromCharCode(MISSING)}`);
-        this.#add(row, 0, row.length);
+      for (const field of f) {
+        if (p + 4 > end) break rows;
+        const len = buf.readInt32BE(p);
+        field[0] = p + 4;
+        field[1] = len;
+        p += 4 + Math.max(len, 0);
+        if (p > end) break rows;
       }
+      this.row(buf, f);
       at = p;
     }
     // pg reuses its buffer: keep a copy of a row cut in two.
     if (at < end) this.#carry = Buffer.from(buf.subarray(at));
   }
-  #add(src: Buffer, start: number, len: number, suffix?: string): void {
-    const extra = suffix === undefined ? 0 : Buffer.byteLength(suffix);
-    if (this.#used + len + extra + 2 > this.#out.length) {
-      this.#emit();
-      if (len + extra + 2 > this.#out.length) this.#out = Buffer.allocUnsafe(len + extra + 2);
-    }
-    if (this.#rows) {
-      this.#out[this.#used++] = 0x2c; // ,
-      this.#out[this.#used++] = 0x0a; // \n
-    }
-    src.copy(this.#out, this.#used, start, start + len);
-    this.#used += len;
-    if (suffix !== undefined) this.#used += this.#out.write(suffix, this.#used);
-    this.#rows++;
-  }
-  #emit(): void {
-    if (!this.#rows) return;
-    this.#flush(this.#out.subarray(0, this.#used), this.#rows);
-    this.#out = this.#pool.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
-    this.#used = 0;
-    this.#rows = 0;
-  }
-  /** Takes back a chunk's buffer once the sink is done with it: no fresh memory (page faults) per chunk. */
-  release(chunk: Buffer): void {
-    if (chunk.buffer.byteLength >= CHUNK_BYTES && chunk.byteOffset === 0) this.#pool.push(Buffer.from(chunk.buffer, 0, chunk.buffer.byteLength));
-  }
   handleCommandComplete(): void {
-    if (!this.#error) this.#emit();
+    if (this.#error) return;
+    try {
+      this.end();
+    } catch (e) {
+      this.#error = e;
+    }
   }
   handleReadyForQuery(): void {
     if (this.#error) this.#reject(this.#error);
@@ -184,7 +140,89 @@ export class CopyRows {
   handleCopyInResponse(connection: { sendCopyFail(msg: string): void }): void {
     connection.sendCopyFail('not a COPY FROM');
   }
+  handleDataRow(): void {}
   handleRowDescription(): void {}
   handleEmptyQuery(): void {}
   handlePortalSuspended(): void {}
+}
+
+/** A piece of listing text: its rows' texts joined by ",\n", how many, and the last row's key (created_at as text, digest). */
+export type Piece = (text: Buffer, rows: number, hi: readonly [string, string]) => void;
+
+/**
+ * The listing rows of a key range (j: read model, d: digest, c: created_at as text, t: tier as
+ * text), in key order, as pieces of `piece` rows (the rest at the end; one piece when undefined):
+ * a row as stored is copied byte for byte, a row with live values gets them here, a row without a
+ * read model becomes a MISSING marker.
+ */
+export class CopyRows extends BinaryCopy {
+  readonly #admitted: Admitted;
+  readonly #piece: number;
+  readonly #emit: Piece;
+  #out: Buffer = Buffer.allocUnsafe(1 << 16);
+  #used = 0;
+  #rows = 0;
+  #hi: [string, string] = ['', ''];
+  constructor(text: string, admitted: Admitted, piece: number | undefined, emit: Piece) {
+    super(text, 4);
+    this.#admitted = admitted;
+    this.#piece = piece ?? Infinity;
+    this.#emit = emit;
+  }
+  protected row(buf: Buffer, f: Readonly<Fields>): void {
+    const [[j, jLen], [d, dLen], [c, cLen], [t, tLen]] = f as [[number, number], [number, number], [number, number], [number, number]];
+    if (dLen < 0 || cLen < 0) throw new Error('COPY row without its key');
+    if (jLen >= 0) {
+      // As stored, or the stored text up to its placeholders and then the live values.
+      const envs = this.#admitted.envs.size ? this.#admitted.of(buf, j, jLen) : undefined;
+      if (tLen < 0 && envs === undefined) this.#add(buf, j, jLen);
+      else this.#add(buf, j, jLen - SUFFIX_LENGTH, liveSuffix(tLen < 0 ? null : buf.toString('latin1', t, t + tLen), envs ? JSON.stringify(envs) : null));
+    } else {
+      const row = Buffer.from(`${String.fromCharCode(MISSING)}${buf.toString('utf8', d, d + dLen)}${String.fromCharCode(MISSING)}`);
+      this.#add(row, 0, row.length);
+    }
+    this.#hi = [buf.toString('latin1', c, c + cLen), buf.toString('utf8', d, d + dLen)];
+    if (this.#rows === this.#piece) this.#flush();
+  }
+  #add(src: Buffer, start: number, len: number, suffix?: string): void {
+    const need = this.#used + len + (suffix === undefined ? 0 : Buffer.byteLength(suffix)) + 2;
+    if (need > this.#out.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.#out.length * 2));
+      this.#out.copy(grown, 0, 0, this.#used);
+      this.#out = grown;
+    }
+    if (this.#rows) {
+      this.#out[this.#used++] = 0x2c; // ,
+      this.#out[this.#used++] = 0x0a; // \n
+    }
+    src.copy(this.#out, this.#used, start, start + len);
+    this.#used += len;
+    if (suffix !== undefined) this.#used += this.#out.write(suffix, this.#used);
+    this.#rows++;
+  }
+  /** Hands over the piece (its memory is the receiver's) and starts the next in a buffer of the same size. */
+  #flush(): void {
+    if (!this.#rows) return;
+    const size = this.#out.length;
+    this.#emit(this.#out.subarray(0, this.#used), this.#rows, this.#hi);
+    this.#out = Buffer.allocUnsafe(size);
+    this.#used = 0;
+    this.#rows = 0;
+  }
+  protected override end(): void {
+    this.#flush();
+  }
+}
+
+/** Stored page bodies (codec, body), in the order the COPY sends them; each body is a copy the receiver keeps. */
+export class CopyBodies extends BinaryCopy {
+  readonly #emit: (codec: string, body: Buffer | null) => void;
+  constructor(text: string, emit: (codec: string, body: Buffer | null) => void) {
+    super(text, 2);
+    this.#emit = emit;
+  }
+  protected row(buf: Buffer, f: Readonly<Fields>): void {
+    const [[c, cLen], [b, bLen]] = f as [[number, number], [number, number]];
+    this.#emit(buf.toString('latin1', c, c + Math.max(cLen, 0)), bLen < 0 ? null : Buffer.from(buf.subarray(b, b + bLen)));
+  }
 }

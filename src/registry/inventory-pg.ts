@@ -7,17 +7,38 @@
  */
 import pg from 'pg';
 import { PerimeterError } from '../errors/errors.ts';
-import { Admitted, CopyRows } from './inventory-copy.ts';
+import { PAGES_LOCK } from '../store/target.ts';
+import { Admitted, CopyBodies, CopyRows } from './inventory-copy.ts';
+import {
+  decode,
+  groupChanges,
+  isCodec,
+  pageStats,
+  pagedArtifacts,
+  pagesToCheck,
+  writeBackPlan,
+  type Built,
+  type Codec,
+  type Key,
+  type PageRow,
+  type PageWrites,
+  type PagedCounts,
+  type PagedSource,
+  type StreamCounts,
+  type WriteBack,
+} from './inventory-pages.ts';
 import {
   MISSING,
   RUNTIMES_SQL,
+  SERVED_ADMITTED_SQL,
   SERVED_SQL,
+  fillMissing,
+  groupAdmitted,
   withLive,
   migrationsCurrent,
   missingSql,
   missingTexts,
   writeDocument,
-  type ArtifactSource,
   type ChunkSink,
   type InventoryCounts,
   type MissingRow,
@@ -25,16 +46,19 @@ import {
   type ServedRow,
 } from './inventory-stream.ts';
 
-/** digest → its admitted environments, as one JSON object (every artifact with an allowed latest decision). */
-export const ENVS_SQL = `select coalesce(json_object_agg(digest, envs), '{}')::text as m from (
+/**
+ * digest → its admitted environments, as one JSON object, for every artifact with an allowed
+ * latest decision; with `digests` (a subquery), for those only.
+ */
+export const envsSql = (digests?: string): string => `select coalesce(json_object_agg(digest, envs), '{}')::text as m from (
   select digest, json_agg(env order by env) as envs from (
-    select distinct on (digest, env) digest, env, allowed from admissions order by digest, env, id desc) l
+    select distinct on (digest, env) digest, env, allowed from admissions ${digests ? `where digest in (${digests})` : ''} order by digest, env, id desc) l
   where allowed = 1 group by digest) e`;
+export const ENVS_SQL = envsSql();
 
 /**
  * Every artifact in registration order: its read model as stored (j), its digest (d) only when it
- * has none, its tier as text (t). The server sends the stored text as it is; the client rewrites
- * the few rows with live values (the server's only per-row work is the index scan and the copy).
+ * has none, its tier as text (t). The store path (inventory.ts) lists with it.
  */
 export const ROWS_SQL = `select x.inventory_json as j, case when x.inventory_json is null then x.digest end as d, x.tier::text as t
   from artifacts x order by x.created_at, x.digest`;
@@ -45,6 +69,29 @@ export const MISSING_PG_SQL = missingSql(
     where e.digest = a.digest and e.allowed = 1 and e.id = (select max(b.id) from admissions b where b.digest = e.digest and b.env = e.env)`,
   'select unnest($1::text[])',
 );
+// Numbers leave as text (bigint); the ORDER BY names the table's columns (p.*, c.*): an output
+// column's name there would sort its text.
+const LAYOUT_SQL = `select p.id::text as id, p.hi_created_at::text as hi_created_at, p.hi_digest, p.rows, p.codec from inventory_pages p
+  order by p.hi_created_at is null, p.hi_created_at, p.hi_digest`;
+const CHANGES_SQL = 'select c.page::text as page, c.id::text as id from inventory_changes c order by c.page, c.id';
+/** The bodies of these pages, in key order: the order the listing asks for them. */
+const bodiesSql = (ids: readonly number[]): string =>
+  `select codec, body from inventory_pages where id in (${ids.map((id) => String(Math.trunc(id))).join(', ')}) order by hi_created_at, hi_digest`;
+
+/** A string as an SQL literal (COPY takes no parameters). */
+const literal = (s: string): string => `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+const keyLiteral = ([c, d]: Key): string => {
+  if (!/^-?\d{1,19}$/.test(String(c))) throw new Error(`invalid created_at in an inventory key: ${String(c)}`);
+  return `(${String(c)}::bigint, ${literal(d)})`;
+};
+/** The condition on artifacts x for the key range (after, upto]. */
+const rangeWhere = (after: Key | undefined, upto: Key | undefined): string => {
+  const c = [after ? `(x.created_at, x.digest) > ${keyLiteral(after)}` : '', upto ? `(x.created_at, x.digest) <= ${keyLiteral(upto)}` : ''].filter(Boolean);
+  return c.length ? `where ${c.join(' and ')}` : '';
+};
+/** The rows of the key range (after, upto], as CopyRows reads them. */
+export const rangeSql = (after: Key | undefined, upto: Key | undefined): string =>
+  `select x.inventory_json as j, x.digest as d, x.created_at::text as c, x.tier::text as t from artifacts x ${rangeWhere(after, upto)} order by x.created_at, x.digest`;
 
 /** The text of one listed row (the store path): as stored, with its live values, or a MISSING marker. */
 export function rowText(j: string | null, d: string | null, t: string | null, admitted: Admitted): string {
@@ -58,28 +105,92 @@ interface Paused {
   resume(): void;
 }
 
-function source(client: pg.Client): ArtifactSource {
-  let admitted: Admitted | undefined;
+/** Page bodies decoded ahead of the one being written (zstd decodes on the thread pool). */
+const DECODE_AHEAD = 8;
+
+function source(client: pg.Client): PagedSource {
+  const missing = async (digests: string[]): Promise<Map<string, string>> => missingTexts((await client.query<MissingRow>(MISSING_PG_SQL, [digests])).rows);
   return {
-    async chunks(emit) {
-      // Chunks queue up while the sink catches up; the socket pauses while four are waiting, except
-      // while a chunk waits for the texts of rows without a read model (that query runs after COPY).
-      const queue: [Buffer, number][] = [];
+    async layout() {
+      // Both in one round trip (a simple query of two statements answers with two results).
+      const [layout, changeRows] = (await client.query(`${LAYOUT_SQL}; ${CHANGES_SQL}`)) as unknown as [pg.QueryResult, pg.QueryResult];
+      const pages = (layout.rows as { id: string; hi_created_at: string | null; hi_digest: string | null; rows: number; codec: string }[]).map((r): PageRow => {
+        if (!isCodec(r.codec)) throw new Error(`inventory page ${r.id} has unknown codec "${r.codec}"`);
+        return { id: Number(r.id), hi: r.hi_created_at === null ? null : [r.hi_created_at, r.hi_digest!], rows: r.rows, codec: r.codec };
+      });
+      const changes = groupChanges((changeRows.rows as { page: string; id: string }[]).map((r) => [r.page, r.id] as const));
+      return { pages, changes };
+    },
+    async *bodies(pages) {
+      // Bodies stream in; each is decoded on the thread pool as it arrives, at most DECODE_AHEAD
+      // ahead of the sink (the socket pauses past that), and they leave in order.
       const stream = (client as unknown as { connection: { stream: Paused } }).connection.stream;
+      const ahead: Promise<Uint8Array>[] = [];
+      let arrived = 0;
       let wake: (() => void) | undefined;
-      let waitingOnQuery = false;
       let paused = false;
-      let stopped = false;
       const pause = (on: boolean): void => {
         if (on === paused) return;
         paused = on;
         if (on) stream.pause();
         else stream.resume();
       };
-      const copy = new CopyRows(`${ENVS_SQL}; copy (${ROWS_SQL}) to stdout (format binary)`, (chunk, rows) => {
+      const copy = new CopyBodies(`copy (${bodiesSql(pages.map((p) => p.id))}) to stdout (format binary)`, (codec, body) => {
+        const page = pages[arrived++];
+        const decoded = !page ? Promise.reject(new Error('more inventory pages than asked for')) : body ? decode(body, codec) : Promise.reject(new Error(`inventory page ${page.id} has no body`));
+        decoded.catch(() => {}); // awaited in turn
+        ahead.push(decoded);
+        if (ahead.length >= DECODE_AHEAD) pause(true);
+        wake?.();
+      });
+      let finished = false;
+      const done = copy.done.finally(() => {
+        finished = true;
+        wake?.();
+      });
+      done.catch(() => {});
+      void client.query(copy as unknown as pg.QueryConfig);
+      try {
+        for (;;) {
+          const next = ahead.shift();
+          if (!next) {
+            if (finished) break;
+            await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+            continue;
+          }
+          if (ahead.length < DECODE_AHEAD / 2) pause(false);
+          yield await next;
+        }
+      } finally {
+        pause(false);
+      }
+      await done;
+      if (arrived !== pages.length) throw new Error(`${pages.length - arrived} inventory pages vanished while the inventory was listed`);
+    },
+    async *build(after, upto, piece) {
+      // The admitted environments of this range's artifacts only: the whole table's take ~30 ms per 10k decisions.
+      const envs = envsSql(`select x.digest from artifacts x ${rangeWhere(after, upto)}`);
+      const admitted = new Admitted(JSON.parse((await client.query<{ m: string }>(envs)).rows[0]!.m) as Record<string, string[]>);
+      // Pieces queue up while the sink catches up; the socket pauses while four are waiting.
+      const queue: Built[] = [];
+      const stream = (client as unknown as { connection: { stream: Paused } }).connection.stream;
+      let wake: (() => void) | undefined;
+      let paused = false;
+      let stopped = false;
+      // While a piece's rows without a read model are filled, the query that does it waits for the
+      // COPY to end: the socket must not pause then.
+      let filling = false;
+      const pause = (on: boolean): void => {
+        if (on === paused) return;
+        paused = on;
+        if (on) stream.pause();
+        else stream.resume();
+      };
+      const copy = new CopyRows(`copy (${rangeSql(after, upto)}) to stdout (format binary)`, admitted, piece, (text, rows, hi) => {
         if (stopped) return;
-        queue.push([chunk, rows]);
-        if (queue.length >= 4 && !waitingOnQuery) pause(true);
+        queue.push({ text, rows, hi });
+        if (queue.length >= 4 && !filling) pause(true);
         wake?.();
       });
       let finished = false;
@@ -98,11 +209,13 @@ function source(client: pg.Client): ArtifactSource {
             wake = undefined;
             continue;
           }
-          waitingOnQuery = next[0].indexOf(MISSING) !== -1;
-          if (queue.length < 2 || waitingOnQuery) pause(false);
-          await emit(next[0], next[1]);
-          copy.release(next[0]);
-          waitingOnQuery = false;
+          // Filling rows without a read model runs a query: the socket must flow for it.
+          const hasMissing = Buffer.from(next.text.buffer, next.text.byteOffset, next.text.byteLength).indexOf(MISSING) !== -1;
+          filling = hasMissing;
+          if (queue.length < 2 || hasMissing) pause(false);
+          const text = hasMissing ? await fillMissing(next.text, missing) : next.text;
+          filling = false;
+          yield { ...next, text };
         }
       } finally {
         // On a sink error the rest of the COPY is dropped (ending the client cuts it short).
@@ -110,17 +223,63 @@ function source(client: pg.Client): ArtifactSource {
         pause(false);
       }
       await done;
-      admitted = copy.admitted;
-    },
-    async missing(digests) {
-      return missingTexts((await client.query<MissingRow>(MISSING_PG_SQL, [digests])).rows);
     },
     async runtimes() {
-      const runtimes = (await client.query<RuntimeRow>(RUNTIMES_SQL)).rows;
-      const served = (await client.query<ServedRow>(SERVED_SQL)).rows;
-      return { runtimes, served, admitted: admitted!.envs as Map<string, string[]> };
+      const [runtimes, served, admitted] = (await client.query(`${RUNTIMES_SQL}; ${SERVED_SQL}; ${SERVED_ADMITTED_SQL}`)) as unknown as pg.QueryResult[];
+      return { runtimes: runtimes!.rows as RuntimeRow[], served: served!.rows as ServedRow[], admitted: groupAdmitted(admitted!.rows as { digest: string; env: string }[]) };
     },
   };
+}
+
+/**
+ * Writes back what a listing built (inventory-pages.ts) in a transaction of its own, holding the
+ * exclusive advisory lock over the page layout; gives up at once when a writer holds it shared.
+ */
+export async function writeBackPg(client: pg.Client, w: PageWrites | undefined, codec: Codec = 'zstd'): Promise<WriteBack> {
+  const check = w ? pagesToCheck(w) : [];
+  if (!w || !check.length) return { skipped: 'nothing to write' };
+  await client.query('begin');
+  try {
+    if (!(await client.query<{ ok: boolean }>(`select pg_try_advisory_xact_lock(${PAGES_LOCK}) as ok`)).rows[0]!.ok) {
+      await client.query('rollback');
+      return { skipped: 'busy' };
+    }
+    const maxPageId = Number((await client.query<{ m: string }>('select coalesce(max(id), 0)::text as m from inventory_pages')).rows[0]!.m);
+    const changes = groupChanges((await client.query<[string, string]>({ text: 'select c.page::text, c.id::text from inventory_changes c where c.page = any($1::bigint[]) order by c.page, c.id', values: [check], rowMode: 'array' })).rows);
+    const tailEpoch = Number((await client.query<{ rows: number }>('select rows from inventory_pages where id = 0')).rows[0]!.rows);
+    const plan = writeBackPlan(w, { maxPageId, tailEpoch, changes }, codec);
+    for (const op of plan) {
+      if (op.op === 'update') await client.query('update inventory_pages set rows = $1, codec = $2, body = $3 where id = $4', [op.rows, op.codec, op.body, op.id]);
+      else if (op.op === 'insert') await client.query('insert into inventory_pages (id, hi_created_at, hi_digest, rows, codec, body) values ($1, $2, $3, $4, $5, $6)', [op.id, op.hi[0], op.hi[1], op.rows, op.codec, op.body]);
+      else if (op.op === 'epoch') await client.query('update inventory_pages set rows = $1 where id = 0', [op.value]);
+      else await client.query('delete from inventory_changes where page = $1 and id <= $2', [op.page, op.upTo]);
+    }
+    await client.query('commit');
+    const written = plan.filter((p) => p.op === 'update' || p.op === 'insert').length;
+    return written ? { written } : plan.length ? { skipped: 'tail changes forgotten' } : { skipped: 'changed meanwhile' };
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    return { skipped: 'failed', error };
+  }
+}
+
+/**
+ * Writes the document on a connected client, in one REPEATABLE READ, READ ONLY transaction; then
+ * writes back what it built (unless told not to: tests hold it back to change the rows first).
+ */
+export async function listPostgres(client: pg.Client, sink: ChunkSink, head: Record<string, unknown>, writeBack = true): Promise<PagedCounts> {
+  await client.query(`begin isolation level repeatable read, read only; ${SESSION_SQL}`);
+  const writes: { value?: PageWrites } = {};
+  let counts: InventoryCounts;
+  try {
+    counts = await writeDocument(pagedArtifacts(source(client), writes), sink, head);
+    await client.query('commit');
+  } catch (e) {
+    await client.query('rollback').catch(() => {});
+    throw e;
+  }
+  const w = writes.value!;
+  return { ...counts, pages: { ...pageStats(w), writeBack: writeBack ? await writeBackPg(client, w) : { skipped: 'held back' } }, writes: w };
 }
 
 /**
@@ -136,7 +295,7 @@ export function clientConfig(url: string): pg.ClientConfig {
 }
 
 /** streamInventoryJson for a postgres:// URL: undefined when it cannot connect or the schema is not current. */
-export async function streamPostgres(url: string, sink: ChunkSink, head: Record<string, unknown>): Promise<InventoryCounts | undefined> {
+export async function streamPostgres(url: string, sink: ChunkSink, head: Record<string, unknown>): Promise<StreamCounts | undefined> {
   let client: pg.Client | undefined;
   try {
     client = new pg.Client(clientConfig(url));
@@ -150,10 +309,8 @@ export async function streamPostgres(url: string, sink: ChunkSink, head: Record<
     return undefined; // openStore will connect, migrate, or say what is wrong
   }
   try {
-    await client.query(`begin isolation level repeatable read, read only; ${SESSION_SQL}`);
-    const counts = await writeDocument(source(client), sink, head);
-    await client.query('commit');
-    return counts;
+    const { artifacts, runtimes, pages } = await listPostgres(client, sink, head);
+    return { artifacts, runtimes, pages };
   } catch (e) {
     const where = new URL(url);
     if (where.password) where.password = '***';

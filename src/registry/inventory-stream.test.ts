@@ -97,6 +97,8 @@ async function fill(store: Store, n: number, nameBytes = 0, missing = true): Pro
   return expected.sort((a, b) => a.createdAt - b.createdAt || (a.digest < b.digest ? -1 : 1));
 }
 
+const countsOf = (c: { artifacts: number; runtimes: number } | undefined): { artifacts: number; runtimes: number } | undefined => c && { artifacts: c.artifacts, runtimes: c.runtimes };
+
 const collect = async (fn: (sink: (c: Uint8Array) => void) => Promise<unknown>): Promise<Buffer> => {
   const parts: Uint8Array[] = [];
   await fn((c) => void parts.push(Buffer.from(c)));
@@ -139,17 +141,22 @@ for (const b of BACKENDS) {
     test(`${b.name}: a slow sink gets every chunk in order (rows without a read model: ${missing})`, { skip: b.skip }, async () => {
       const target = b.target();
       const store = await openStoreAt(target);
-      const expected = await fill(store, 2500, 4000, missing); // ~13 MB: several chunks queue up on PostgreSQL
-      const parts: Buffer[] = [];
-      const counts = await streamInventoryJson(target, async (c) => {
-        parts.push(Buffer.from(c));
-        // The first write stalls: on PostgreSQL the COPY queues chunks and pauses the socket, unless
-        // a chunk waits for the query that fills rows without a read model (it runs after the COPY).
-        await new Promise((r) => setTimeout(r, parts.length === 1 ? 300 : 1));
-      });
-      assert.deepEqual(counts, { artifacts: 2500, runtimes: 2 });
-      assert.ok(parts.length >= (b.name === 'postgres' ? 8 : 3), `${parts.length} writes`);
-      assert.deepEqual(JSON.parse(Buffer.concat(parts).toString('utf8')).artifacts, expected);
+      const n = CHUNK_ROWS * 6 + 5;
+      const expected = await fill(store, n, 600, missing); // ~8 MB in 7 pieces: several queue up on PostgreSQL
+      // Built from the rows, then (written back) sent as stored pages.
+      for (const stored of [0, 6]) {
+        const parts: Buffer[] = [];
+        const counts = await streamInventoryJson(target, async (c) => {
+          parts.push(Buffer.from(c));
+          // The first write stalls: on PostgreSQL the COPY queues pieces and pauses the socket, unless
+          // a piece waits for the query that fills rows without a read model.
+          await new Promise((r) => setTimeout(r, parts.length === 1 ? 300 : 1));
+        });
+        assert.deepEqual(countsOf(counts), { artifacts: n, runtimes: 2 });
+        assert.equal(counts?.pages?.stored, stored);
+        assert.ok(parts.length >= 7, `${parts.length} writes`);
+        assert.deepEqual(JSON.parse(Buffer.concat(parts).toString('utf8')).artifacts, expected);
+      }
     });
   }
 
@@ -166,7 +173,7 @@ for (const b of BACKENDS) {
     );
     assert.equal(calls, 3, 'nothing written after the failure');
     // the store is still usable (no lock or transaction left behind)
-    assert.deepEqual(await streamInventoryJson(target, () => {}), { artifacts: 2500, runtimes: 2 });
+    assert.deepEqual(countsOf(await streamInventoryJson(target, () => {})), { artifacts: 2500, runtimes: 2 });
   });
 
   test(`${b.name}: admitted environments reach exactly their rows, whatever the digest looks like`, { skip: b.skip }, async () => {
@@ -209,7 +216,7 @@ test('sqlite: the lean path steps aside for a missing file or a schema that is n
   assert.equal(existsSync(missing), false, 'and creates nothing');
   const target = join(tempDir(), 'newer.db');
   const store = await openStoreAt(target);
-  assert.deepEqual(await streamInventoryJson(target, () => {}), { artifacts: 0, runtimes: 0 });
+  assert.deepEqual(countsOf(await streamInventoryJson(target, () => {})), { artifacts: 0, runtimes: 0 });
   await store.db.insertInto('perimeter_migrations' as never).values({ name: '9999_future', applied_at: 0 } as never).execute();
   let wrote = false;
   assert.equal(await streamInventoryJson(target, () => void (wrote = true)), undefined);

@@ -7,6 +7,7 @@
  * made per artifact in JavaScript. These modules load neither kysely nor zod (node:sqlite or pg
  * only), so a command that uses them starts in tens of milliseconds.
  */
+import type { StreamCounts } from './inventory-pages.ts';
 import { LIVE_SUFFIX, parentNameOf, summaryJson, type SummaryRow } from './summary.ts';
 
 /**
@@ -26,7 +27,8 @@ export interface InventoryCounts {
  * MISSING + digest + MISSING, and `missing` gives those rows' texts.
  */
 export interface ArtifactSource {
-  chunks(emit: (text: Uint8Array, rows: number) => void | Promise<void>): Promise<void>;
+  /** `final`: the chunk has no MISSING rows (it is not searched for them). */
+  chunks(emit: (text: Uint8Array, rows: number, final?: boolean) => void | Promise<void>): Promise<void>;
   missing(digests: string[]): Promise<Map<string, string>>;
   runtimes(): Promise<RuntimeData>;
 }
@@ -169,9 +171,10 @@ export function buildRuntimes({ runtimes, served, admitted }: RuntimeData): Inve
 /** A Buffer over the same memory (Buffer's indexOf is memchr; Uint8Array's is many times slower). */
 const bytes = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 
-/** Replaces the MISSING-marked rows of a chunk with their texts. */
-async function fillMissing(text: Uint8Array, source: ArtifactSource): Promise<Uint8Array> {
+/** Replaces the MISSING-marked rows of a chunk with their texts (the chunk itself when it has none). */
+export async function fillMissing(text: Uint8Array, missing: ArtifactSource['missing']): Promise<Uint8Array> {
   const buf = bytes(text);
+  if (buf.indexOf(MISSING) === -1) return text; // memchr
   const spans: [start: number, end: number, digest: string][] = [];
   for (let at = buf.indexOf(MISSING); at !== -1; at = buf.indexOf(MISSING, at)) {
     const end = buf.indexOf(MISSING, at + 1);
@@ -179,7 +182,7 @@ async function fillMissing(text: Uint8Array, source: ArtifactSource): Promise<Ui
     spans.push([at, end + 1, buf.toString('utf8', at + 1, end)]);
     at = end + 1;
   }
-  const texts = await source.missing(spans.map((s) => s[2]));
+  const texts = await missing(spans.map((s) => s[2]));
   const parts: Uint8Array[] = [];
   let from = 0;
   for (const [start, end, digest] of spans) {
@@ -200,9 +203,9 @@ export async function writeDocument(source: ArtifactSource, write: ChunkSink, he
   const h = JSON.stringify(head);
   let n = 0;
   let pending = `${h.length > 2 ? `${h.slice(0, -1)},` : '{'}"artifacts":[`;
-  await source.chunks(async (text, rows) => {
+  await source.chunks(async (text, rows, final) => {
     if (rows === 0) return;
-    const body = bytes(text).indexOf(MISSING) === -1 ? text : await fillMissing(text, source); // memchr
+    const body = final ? text : await fillMissing(text, (d) => source.missing(d));
     await write(Buffer.from(pending + (n ? ',\n' : '\n')));
     await write(body);
     pending = '';
@@ -223,7 +226,7 @@ import { isPostgresUrl, migrationsCurrent } from '../store/target.ts';
  * target as it is (no database file yet, a schema not at this version's migrations): open the
  * store then (it migrates) and use writeInventoryJson.
  */
-export async function streamInventoryJson(target: string, write: ChunkSink, head: Record<string, unknown> = {}): Promise<InventoryCounts | undefined> {
+export async function streamInventoryJson(target: string, write: ChunkSink, head: Record<string, unknown> = {}): Promise<StreamCounts | undefined> {
   if (isPostgresUrl(target)) return (await import('./inventory-pg.ts')).streamPostgres(target, write, head);
   return (await import('./inventory-sqlite.ts')).streamSqliteFile(target, write, head);
 }

@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
-import { MIGRATION_NAMES } from './target.ts';
+import { MIGRATION_NAMES, PAGES_LOCK } from './target.ts';
 
 /** Column types that differ between the backends. */
 export interface Dialect {
@@ -198,6 +198,93 @@ const gateway: DialectMigration = (d) => ({
   },
 });
 
+/**
+ * The inventory listing's pages (src/registry/inventory-pages.ts): the artifacts in registration
+ * order cut into pages of about a thousand rows, each page's listing text kept as built. A page
+ * covers the keys (created_at, digest) after the previous page's last key up to its own; page 0 is
+ * the tail (every row after the last page) and has no body. Triggers on `artifacts` and
+ * `admissions` add a row to `inventory_changes` naming the page whose rows changed, in the writing
+ * transaction: a page with no change rows is current. Listers rebuild changed pages and cut the
+ * tail into pages, and delete the change rows they accounted for, holding the write lock (SQLite)
+ * or an exclusive advisory lock that every writing trigger takes shared (PostgreSQL), so a writer
+ * never files a change against a page layout that is being replaced.
+ */
+const inventoryPages: DialectMigration = (d) => ({
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('inventory_pages')
+      .addColumn('id', d.big, (c) => c.primaryKey())
+      .addColumn('hi_created_at', d.big)
+      .addColumn('hi_digest', 'text')
+      .addColumn('rows', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('codec', 'text', (c) => c.notNull().defaultTo('none'))
+      .addColumn('body', d.kind === 'postgres' ? 'bytea' : 'blob')
+      .execute();
+    await db.schema.createIndex('inventory_pages_hi').unique().on('inventory_pages').columns(['hi_created_at', 'hi_digest']).execute();
+    await db.insertInto('inventory_pages').values({ id: 0, rows: 0, codec: 'none' }).execute();
+    await db.schema
+      .createTable('inventory_changes')
+      .addColumn('id', d.kind === 'postgres' ? 'bigserial' : 'integer', (c) => (d.kind === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('page', d.big, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('inventory_changes_page').on('inventory_changes').columns(['page', 'id']).execute();
+    for (const statement of d.kind === 'postgres' ? PG_PAGE_TRIGGERS : SQLITE_PAGE_TRIGGERS) await sql.raw(statement).execute(db);
+  },
+  async down(db: Kysely<any>) {
+    for (const statement of d.kind === 'postgres' ? PG_PAGE_TRIGGERS_DOWN : SQLITE_PAGE_TRIGGERS_DOWN) await sql.raw(statement).execute(db);
+    for (const t of ['inventory_changes', 'inventory_pages']) await db.schema.dropTable(t).ifExists().execute();
+  },
+});
+
+/** The page whose range holds the key (c, k): the first page whose last key is at or after it, else the tail (0). */
+const pageOf = (c: string, k: string): string =>
+  `coalesce((select p.id from inventory_pages p where p.hi_created_at is not null and (p.hi_created_at, p.hi_digest) >= (${c}, ${k}) order by p.hi_created_at, p.hi_digest limit 1), 0)`;
+const SQLITE_PAGE_TRIGGERS = [
+  `create trigger inventory_artifacts_insert after insert on artifacts begin
+    insert into inventory_changes (page) values (${pageOf('new.created_at', 'new.digest')}); end`,
+  `create trigger inventory_artifacts_update after update on artifacts begin
+    insert into inventory_changes (page) select distinct column1 from (values (${pageOf('old.created_at', 'old.digest')}), (${pageOf('new.created_at', 'new.digest')})); end`,
+  `create trigger inventory_artifacts_delete after delete on artifacts begin
+    insert into inventory_changes (page) values (${pageOf('old.created_at', 'old.digest')}); end`,
+  ...(['insert', 'update', 'delete'] as const).map(
+    (op) => `create trigger inventory_admissions_${op} after ${op} on admissions begin
+    insert into inventory_changes (page) select distinct ${pageOf('a.created_at', 'a.digest')} from artifacts a
+      where a.digest in (${op === 'insert' ? 'new.digest' : op === 'delete' ? 'old.digest' : 'old.digest, new.digest'}); end`,
+  ),
+];
+const SQLITE_PAGE_TRIGGERS_DOWN = ['artifacts_insert', 'artifacts_update', 'artifacts_delete', 'admissions_insert', 'admissions_update', 'admissions_delete'].map((t) => `drop trigger if exists inventory_${t}`);
+
+const PG_PAGE_TRIGGERS = [
+  `create function perimeter_inventory_touch(c bigint, k text) returns void language plpgsql set search_path from current as $$
+  begin
+    perform pg_advisory_xact_lock_shared(${PAGES_LOCK});
+    insert into inventory_changes (page) values (${pageOf('c', 'k')});
+  end $$`,
+  `create function perimeter_inventory_artifacts() returns trigger language plpgsql set search_path from current as $$
+  begin
+    if tg_op <> 'INSERT' then perform perimeter_inventory_touch(old.created_at, old.digest); end if;
+    if tg_op <> 'DELETE' and (tg_op = 'INSERT' or (new.created_at, new.digest) is distinct from (old.created_at, old.digest)) then
+      perform perimeter_inventory_touch(new.created_at, new.digest);
+    end if;
+    return null;
+  end $$`,
+  `create function perimeter_inventory_admissions() returns trigger language plpgsql set search_path from current as $$
+  begin
+    if tg_op <> 'INSERT' then perform perimeter_inventory_touch(a.created_at, a.digest) from artifacts a where a.digest = old.digest; end if;
+    if tg_op <> 'DELETE' then perform perimeter_inventory_touch(a.created_at, a.digest) from artifacts a where a.digest = new.digest; end if;
+    return null;
+  end $$`,
+  'create trigger inventory_artifacts after insert or update or delete on artifacts for each row execute function perimeter_inventory_artifacts()',
+  'create trigger inventory_admissions after insert or update or delete on admissions for each row execute function perimeter_inventory_admissions()',
+];
+const PG_PAGE_TRIGGERS_DOWN = [
+  'drop trigger if exists inventory_admissions on admissions',
+  'drop trigger if exists inventory_artifacts on artifacts',
+  'drop function if exists perimeter_inventory_admissions()',
+  'drop function if exists perimeter_inventory_artifacts()',
+  'drop function if exists perimeter_inventory_touch(bigint, text)',
+];
+
 /** Every migration, by name; names sort in the order they apply. */
 export const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '0001_registry': registry,
@@ -205,6 +292,7 @@ export const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '0003_registry_more': registryMore,
   '0004_runtimes_more': runtimesMore,
   '0005_gateway': gateway,
+  '0006_inventory_pages': inventoryPages,
 };
 
 export { sql };

@@ -137,6 +137,22 @@ export interface KillTable {
   revived_by: string | null;
 }
 
+/** A page of the inventory listing (src/registry/inventory-pages.ts); id 0 is the tail and has no body. */
+export interface InventoryPageTable {
+  id: number;
+  hi_created_at: number | null; // the key of the page's last row; null for the tail
+  hi_digest: string | null;
+  rows: number;
+  codec: string; // none | zstd
+  body: Uint8Array | null; // the page's listing text (artifact texts joined by ",\n"), encoded by codec
+}
+
+/** A change to the rows of a page, filed by triggers; none for a page means its body is current. */
+export interface InventoryChangeTable {
+  id: Generated<number>;
+  page: number;
+}
+
 export interface Database {
   artifacts: ArtifactTable;
   lineage: LineageTable;
@@ -149,4 +165,6 @@ export interface Database {
   audit_checkpoints: AuditCheckpointTable;
   api_keys: ApiKeyTable;
   kills: KillTable;
+  inventory_pages: InventoryPageTable;
+  inventory_changes: InventoryChangeTable;
 }

@@ -21,8 +21,15 @@ export function resolveDbTarget(flag?: string, env: NodeJS.ProcessEnv = process.
 export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//.test(target);
 
 /** The migrations this version applies, in order (a new migration is added here and in migrations.ts). */
-export const MIGRATION_NAMES: readonly string[] = ['0001_registry', '0002_audit', '0003_registry_more', '0004_runtimes_more', '0005_gateway'];
+export const MIGRATION_NAMES: readonly string[] = ['0001_registry', '0002_audit', '0003_registry_more', '0004_runtimes_more', '0005_gateway', '0006_inventory_pages'];
 
 /** Whether a database's applied migrations are exactly this version's. */
 export const migrationsCurrent = (names: readonly string[]): boolean =>
   names.length === MIGRATION_NAMES.length && [...names].sort().every((n, i) => n === MIGRATION_NAMES[i]);
+
+/**
+ * The PostgreSQL advisory lock over the inventory's page layout (migration 0006), as the arguments
+ * of pg_advisory_xact_lock*: a constant ("PRM1") and the schema's hash. Writers' triggers hold it
+ * shared; a listing writing back its pages holds it exclusive.
+ */
+export const PAGES_LOCK = `${0x50524d31}, hashtext(current_schema())`;
