@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { PerimeterError } from '../errors/errors.ts';
 import { PAGES_LOCK } from '../store/target.ts';
+import { Flow, streamCopy } from './copy-stream.ts';
 import { Admitted, CopyBodies, CopyRows } from './inventory-copy.ts';
 import {
   decode,
@@ -100,11 +101,6 @@ export function rowText(j: string | null, d: string | null, t: string | null, ad
   return withLive(j, t, envs ? JSON.stringify(envs) : null);
 }
 
-interface Paused {
-  pause(): void;
-  resume(): void;
-}
-
 /** Page bodies decoded ahead of the one being written (zstd decodes on the thread pool). */
 const DECODE_AHEAD = 8;
 
@@ -122,50 +118,23 @@ function source(client: pg.Client): PagedSource {
       return { pages, changes };
     },
     async *bodies(pages) {
-      // Bodies stream in; each is decoded on the thread pool as it arrives, at most DECODE_AHEAD
-      // ahead of the sink (the socket pauses past that), and they leave in order.
-      const stream = (client as unknown as { connection: { stream: Paused } }).connection.stream;
-      const ahead: Promise<Uint8Array>[] = [];
+      // Each body is decoded on the thread pool as it arrives, at most DECODE_AHEAD ahead of the
+      // sink (the socket pauses past that), and they leave in order.
       let arrived = 0;
-      let wake: (() => void) | undefined;
-      let paused = false;
-      const pause = (on: boolean): void => {
-        if (on === paused) return;
-        paused = on;
-        if (on) stream.pause();
-        else stream.resume();
-      };
-      const copy = new CopyBodies(`copy (${bodiesSql(pages.map((p) => p.id))}) to stdout (format binary)`, (codec, body) => {
-        const page = pages[arrived++];
-        const decoded = !page ? Promise.reject(new Error('more inventory pages than asked for')) : body ? decode(body, codec) : Promise.reject(new Error(`inventory page ${page.id} has no body`));
-        decoded.catch(() => {}); // awaited in turn
-        ahead.push(decoded);
-        if (ahead.length >= DECODE_AHEAD) pause(true);
-        wake?.();
-      });
-      let finished = false;
-      const done = copy.done.finally(() => {
-        finished = true;
-        wake?.();
-      });
-      done.catch(() => {});
-      void client.query(copy as unknown as pg.QueryConfig);
-      try {
-        for (;;) {
-          const next = ahead.shift();
-          if (!next) {
-            if (finished) break;
-            await new Promise<void>((r) => (wake = r));
-            wake = undefined;
-            continue;
-          }
-          if (ahead.length < DECODE_AHEAD / 2) pause(false);
-          yield await next;
-        }
-      } finally {
-        pause(false);
-      }
-      await done;
+      const sql = `copy (${bodiesSql(pages.map((p) => p.id))}) to stdout (format binary)`;
+      const decoded = streamCopy<Promise<Uint8Array>>(
+        client,
+        (push) =>
+          new CopyBodies(sql, (codec, body) => {
+            const page = pages[arrived++];
+            const out = !page ? Promise.reject(new Error('more inventory pages than asked for')) : body ? decode(body, codec) : Promise.reject(new Error(`inventory page ${page.id} has no body`));
+            out.catch(() => {}); // awaited in turn
+            push(out);
+          }),
+        DECODE_AHEAD,
+        DECODE_AHEAD / 2,
+      );
+      for await (const body of decoded) yield await body;
       if (arrived !== pages.length) throw new Error(`${pages.length - arrived} inventory pages vanished while the inventory was listed`);
     },
     async *build(after, upto, piece) {
@@ -173,56 +142,21 @@ function source(client: pg.Client): PagedSource {
       const envs = envsSql(`select x.digest from artifacts x ${rangeWhere(after, upto)}`);
       const admitted = new Admitted(JSON.parse((await client.query<{ m: string }>(envs)).rows[0]!.m) as Record<string, string[]>);
       // Pieces queue up while the sink catches up; the socket pauses while four are waiting.
-      const queue: Built[] = [];
-      const stream = (client as unknown as { connection: { stream: Paused } }).connection.stream;
-      let wake: (() => void) | undefined;
-      let paused = false;
-      let stopped = false;
-      // While a piece's rows without a read model are filled, the query that does it waits for the
-      // COPY to end: the socket must not pause then.
-      let filling = false;
-      const pause = (on: boolean): void => {
-        if (on === paused) return;
-        paused = on;
-        if (on) stream.pause();
-        else stream.resume();
-      };
-      const copy = new CopyRows(`copy (${rangeSql(after, upto)}) to stdout (format binary)`, admitted, piece, (text, rows, hi) => {
-        if (stopped) return;
-        queue.push({ text, rows, hi });
-        if (queue.length >= 4 && !filling) pause(true);
-        wake?.();
-      });
-      let finished = false;
-      const done = copy.done.finally(() => {
-        finished = true;
-        wake?.();
-      });
-      done.catch(() => {}); // awaited below unless the sink failed first
-      void client.query(copy as unknown as pg.QueryConfig);
-      try {
-        for (;;) {
-          const next = queue.shift();
-          if (!next) {
-            if (finished) break;
-            await new Promise<void>((r) => (wake = r));
-            wake = undefined;
-            continue;
-          }
-          // Filling rows without a read model runs a query: the socket must flow for it.
-          const hasMissing = Buffer.from(next.text.buffer, next.text.byteOffset, next.text.byteLength).indexOf(MISSING) !== -1;
-          filling = hasMissing;
-          if (queue.length < 2 || hasMissing) pause(false);
-          const text = hasMissing ? await fillMissing(next.text, missing) : next.text;
-          filling = false;
-          yield { ...next, text };
+      const flow = new Flow();
+      const sql = `copy (${rangeSql(after, upto)}) to stdout (format binary)`;
+      for await (const next of streamCopy<Built>(client, (push) => new CopyRows(sql, admitted, piece, (text, rows, hi) => push({ text, rows, hi })), 4, 2, flow)) {
+        // Filling rows without a read model runs a query, which waits for the COPY to end: the
+        // socket must flow meanwhile.
+        if (Buffer.from(next.text.buffer, next.text.byteOffset, next.text.byteLength).indexOf(MISSING) === -1) {
+          yield next;
+          continue;
         }
-      } finally {
-        // On a sink error the rest of the COPY is dropped (ending the client cuts it short).
-        stopped = true;
-        pause(false);
+        flow.flowing = true;
+        flow.resume();
+        const text = await fillMissing(next.text, missing);
+        flow.flowing = false;
+        yield { ...next, text };
       }
-      await done;
     },
     async runtimes() {
       const [runtimes, served, admitted] = (await client.query(`${RUNTIMES_SQL}; ${SERVED_SQL}; ${SERVED_ADMITTED_SQL}`)) as unknown as pg.QueryResult[];
