@@ -1,9 +1,10 @@
 /**
  * The inventory listing on PostgreSQL, on a connection of its own, in one REPEATABLE READ, READ
- * ONLY transaction. The server sends each artifact's read model as stored, with COPY ... TO STDOUT
- * (FORMAT binary) read through pg's documented custom-query interface (inventory-copy.ts); the
- * rows with live values (a tier, admitted environments) are completed here. The server's work per
- * row is the index scan and the copy: it is the bottleneck, so nothing else is asked of it per row.
+ * ONLY transaction, from stored pages (inventory-pages.ts): current pages come zstd-compressed by
+ * COPY ... TO STDOUT (FORMAT binary), read through pg's documented custom-query interface
+ * (inventory-copy.ts, copy-stream.ts), and are decoded on the thread pool; changed pages and the
+ * tail come as the rows' read models, the rows with live values (a tier, admitted environments)
+ * completed here. Then, in a transaction of its own, what was built is written back.
  */
 import pg from 'pg';
 import { PerimeterError } from '../errors/errors.ts';

@@ -1,9 +1,10 @@
 /**
  * The inventory listing on SQLite, on a node:sqlite connection of its own (WAL lets it read beside
- * the store's connection, and writers are not held up). SQLite joins each chunk of CHUNK_ROWS
- * artifacts into one BLOB (group_concat), live values merged in SQL from a per-connection temp
- * table of admitted environments: JavaScript sees about a hundred buffers, never a row. One read
- * transaction, so every chunk comes from the same snapshot.
+ * the store's connection, and writers are not held up), from stored pages (inventory-pages.ts).
+ * Changed pages and the tail are built by SQLite: each range of rows joined into one BLOB
+ * (group_concat), live values merged in SQL from a per-connection temp table of the range's
+ * admitted environments; JavaScript never sees a row. One read transaction, so every page and
+ * piece comes from the same snapshot; then, holding the write lock, what was built is written back.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -87,7 +88,7 @@ const LAYOUT_SQL = 'select id, hi_created_at, hi_digest, rows, codec from invent
 const CHANGES_SQL = 'select page, id from inventory_changes order by page, id';
 
 /** The layout of a listing built wholly from the rows: the tail alone, no pages. */
-export const ROWS_ONLY: Layout = { pages: [{ id: 0, hi: null, rows: 0, codec: 'none' }], changes: new Map() };
+const ROWS_ONLY: Layout = { pages: [{ id: 0, hi: null, rows: 0, codec: 'none' }], changes: new Map() };
 
 type Arr = SQLInputValue[];
 

@@ -4,8 +4,9 @@
  * stored, with the live fields (tier, admitted environments) put in only for the rows that have
  * them: in SQL on SQLite, which joins each chunk of rows into one BLOB (inventory-sqlite.ts); from
  * the raw COPY rows on PostgreSQL (inventory-pg.ts, inventory-copy.ts). No object and no string is
- * made per artifact in JavaScript. These modules load neither kysely nor zod (node:sqlite or pg
- * only), so a command that uses them starts in tens of milliseconds.
+ * made per artifact in JavaScript. streamInventoryJson serves stored pages of this text and builds
+ * only what changed (inventory-pages.ts). These modules load neither kysely nor zod (node:sqlite or
+ * pg only), so a command that uses them starts in tens of milliseconds.
  */
 import type { StreamCounts } from './inventory-pages.ts';
 import { LIVE_SUFFIX, parentNameOf, summaryJson, type SummaryRow } from './summary.ts';
