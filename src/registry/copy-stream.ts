@@ -1,53 +1,55 @@
 /**
- * A COPY ... TO STDOUT on a pg client as an async generator, with backpressure: what the COPY's
- * handler queues is yielded in order; the socket pauses while `high` items wait and resumes below
- * `low`. The consumer can hold the socket open (`flowing`) while it runs a query of its own on the
- * same client, which pg sends only after the COPY ends.
+ * A COPY ... TO STDOUT as an async generator, with backpressure: a parser turns the COPY's bytes
+ * into items, which are yielded in order; the stream is held while `high` items wait and let go
+ * below `low`. The consumer can keep it flowing (`flowing`) while it runs a query of its own on
+ * the same connection, which is sent only after the COPY ends.
  */
-import type pg from 'pg';
-import type { BinaryCopy } from './inventory-copy.ts';
+import type { PgReader } from '../store/pg-reader.ts';
 
-interface Paused {
-  pause(): void;
-  resume(): void;
+/** Reads a COPY's bytes (message boundaries not kept); finish: the bytes have ended. */
+export interface CopyParser {
+  take(chunk: Buffer): void;
+  finish(): void;
 }
 
-/** Lets the consumer keep the socket flowing while it waits on a query of its own. */
+/** Lets the consumer keep the stream flowing while it waits on a query of its own. */
 export class Flow {
-  /** While true the socket does not pause. */
+  /** While true the stream is not held. */
   flowing = false;
-  /** Resumes the socket now (set by streamCopy). */
+  /** Lets the stream go now (set by streamCopy). */
   resume: () => void = () => {};
 }
 
-export async function* streamCopy<T>(client: pg.Client, make: (push: (item: T) => void) => BinaryCopy, high: number, low: number, flow: Flow = new Flow()): AsyncGenerator<T> {
+export async function* streamCopy<T>(reader: PgReader, sql: string, parser: (push: (item: T) => void) => CopyParser, high: number, low: number, flow: Flow = new Flow()): AsyncGenerator<T> {
   const queue: T[] = [];
-  const stream = (client as unknown as { connection: { stream: Paused } }).connection.stream;
   let wake: (() => void) | undefined;
-  let paused = false;
+  let release: (() => void) | undefined;
   let stopped = false;
-  const pause = (on: boolean): void => {
-    if (on === paused) return;
-    paused = on;
-    if (on) stream.pause();
-    else stream.resume();
-  };
-  flow.resume = () => pause(false);
-  const copy = make((item) => {
-    if (stopped) return;
-    queue.push(item);
-    if (queue.length >= high && !flow.flowing) pause(true);
-    wake?.();
-  });
   let finished = false;
-  const done = copy.done.finally(() => {
-    finished = true;
+  let failure: { error: unknown } | undefined;
+  flow.resume = () => {
+    release?.();
+    release = undefined;
+  };
+  const p = parser((item) => {
+    queue.push(item);
     wake?.();
   });
-  done.catch(() => {}); // awaited below unless the consumer failed first
-  void client.query(copy as unknown as pg.QueryConfig);
+  const done = reader
+    .copyOut(sql, (chunk) => {
+      if (stopped) return;
+      p.take(chunk);
+      if (queue.length >= high && !flow.flowing) return new Promise<void>((r) => (release = r));
+    })
+    .then(() => p.finish())
+    .catch((error: unknown) => void (failure = { error }))
+    .finally(() => {
+      finished = true;
+      wake?.();
+    });
   try {
     for (;;) {
+      if (failure) throw failure.error;
       if (!queue.length) {
         if (finished) break;
         await new Promise<void>((r) => (wake = r));
@@ -55,13 +57,13 @@ export async function* streamCopy<T>(client: pg.Client, make: (push: (item: T) =
         continue;
       }
       const next = queue.shift()!;
-      if (queue.length < low) pause(false);
+      if (queue.length < low) flow.resume();
       yield next;
     }
   } finally {
-    // On a consumer's error the rest of the COPY is dropped (ending the client cuts it short).
+    // On the consumer's error the rest of the COPY is read and dropped (or cut short by ending the connection).
     stopped = true;
-    pause(false);
+    flow.resume();
   }
   await done;
 }

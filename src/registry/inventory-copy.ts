@@ -3,6 +3,7 @@
  * pieces, and telling from a row's raw bytes whether it has admitted environments, so that no
  * string or object is made for the rows (nearly all) that are sent as stored.
  */
+import type { CopyParser } from './copy-stream.ts';
 import { MISSING, SUFFIX_LENGTH, liveSuffix } from './inventory-stream.ts';
 
 /** Admitted environments by digest, and a quick test on the raw bytes of a row for whether it has some. */
@@ -53,38 +54,27 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 type Fields = [start: number, len: number][];
 
 /**
- * A pg custom query (a "submittable": pg calls submit, then the handle* methods) for one
- * COPY ... TO STDOUT (FORMAT binary) of rows of `fields` fields, each row handed to `row` as
- * offsets into a buffer that is only valid during the call. pg's own binary mode reads values as
- * strings (a bytea would not survive), hence COPY, whose rows come in order as the server sends them.
+ * A binary COPY stream (FORMAT binary) of rows of `fields` fields, read from its bytes however
+ * they are cut: each row is handed to `row` as offsets into a buffer valid during the call only.
+ * For rows of modest size (a row cut in two is carried over by copying); see CopyPages for bodies.
  */
-export abstract class BinaryCopy {
-  readonly text: string;
-  readonly done: Promise<void>;
+export abstract class BinaryCopy implements CopyParser {
   readonly #fields: Fields;
-  #resolve!: () => void;
-  #reject!: (e: unknown) => void;
-  #error: unknown;
   #carry: Buffer | undefined;
   #header = false;
-  constructor(text: string, fields: number) {
-    this.text = text;
+  #trailer = false;
+  constructor(fields: number) {
     this.#fields = Array.from({ length: fields }, () => [0, 0]);
-    this.done = new Promise((res, rej) => ((this.#resolve = res), (this.#reject = rej)));
   }
   protected abstract row(buf: Buffer, f: Readonly<Fields>): void;
-  /** The COPY's end (CommandComplete). */
+  /** The stream's end. */
   protected end(): void {}
-  submit(connection: { query(text: string): void }): void {
-    connection.query(this.text);
+  take(chunk: Buffer): void {
+    this.#take(chunk);
   }
-  handleCopyData(msg: { chunk: Buffer }): void {
-    if (this.#error) return;
-    try {
-      this.#take(msg.chunk);
-    } catch (e) {
-      this.#error = e;
-    }
+  finish(): void {
+    if (!this.#trailer || this.#carry) throw new Error('binary COPY stream ended early');
+    this.end();
   }
   #take(chunk: Buffer): void {
     let buf = chunk;
@@ -105,7 +95,10 @@ export abstract class BinaryCopy {
     const f = this.#fields;
     rows: while (at + 2 <= end) {
       const count = buf.readInt16BE(at);
-      if (count === -1) return;
+      if (count === -1) {
+        this.#trailer = true;
+        return;
+      }
       if (count !== f.length) throw new Error(`unexpected COPY row of ${count} fields`);
       let p = at + 2;
       for (const field of f) {
@@ -122,28 +115,6 @@ export abstract class BinaryCopy {
     // pg reuses its buffer: keep a copy of a row cut in two.
     if (at < end) this.#carry = Buffer.from(buf.subarray(at));
   }
-  handleCommandComplete(): void {
-    if (this.#error) return;
-    try {
-      this.end();
-    } catch (e) {
-      this.#error = e;
-    }
-  }
-  handleReadyForQuery(): void {
-    if (this.#error) this.#reject(this.#error);
-    else this.#resolve();
-  }
-  handleError(e: unknown): void {
-    this.#reject(e);
-  }
-  handleCopyInResponse(connection: { sendCopyFail(msg: string): void }): void {
-    connection.sendCopyFail('not a COPY FROM');
-  }
-  handleDataRow(): void {}
-  handleRowDescription(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
 }
 
 /** A piece of listing text: its rows' texts joined by ",\n", how many, and the last row's key (created_at as text, digest). */
@@ -163,8 +134,8 @@ export class CopyRows extends BinaryCopy {
   #used = 0;
   #rows = 0;
   #hi: [string, string] = ['', ''];
-  constructor(text: string, admitted: Admitted, piece: number | undefined, emit: Piece) {
-    super(text, 4);
+  constructor(admitted: Admitted, piece: number | undefined, emit: Piece) {
+    super(4);
     this.#admitted = admitted;
     this.#piece = piece ?? Infinity;
     this.#emit = emit;
@@ -214,15 +185,81 @@ export class CopyRows extends BinaryCopy {
   }
 }
 
-/** Stored page bodies (codec, body), in the order the COPY sends them; each body is a copy the receiver keeps. */
-export class CopyBodies extends BinaryCopy {
-  readonly #emit: (codec: string, body: Buffer | null) => void;
-  constructor(text: string, emit: (codec: string, body: Buffer | null) => void) {
-    super(text, 2);
+type PageState = 'signature' | 'extension' | 'count' | 'codecLength' | 'codec' | 'bodyLength' | 'body' | 'done';
+
+/**
+ * Stored page bodies from a binary COPY of (codec, body) rows, in the order sent: each body as the
+ * pieces of the COPY's bytes it arrived in (not copied: a 600 KB body is never assembled here).
+ */
+export class CopyPages implements CopyParser {
+  readonly #emit: (codec: string, body: Buffer[] | null) => void;
+  /** What is being read, and how many bytes it needs. */
+  #state: PageState = 'signature';
+  #need = 19;
+  #parts: Buffer[] = [];
+  #have = 0;
+  #codec = '';
+  constructor(emit: (codec: string, body: Buffer[] | null) => void) {
     this.#emit = emit;
   }
-  protected row(buf: Buffer, f: Readonly<Fields>): void {
-    const [[c, cLen], [b, bLen]] = f as [[number, number], [number, number]];
-    this.#emit(buf.toString('latin1', c, c + Math.max(cLen, 0)), bLen < 0 ? null : Buffer.from(buf.subarray(b, b + bLen)));
+  take(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#state === 'done') throw new Error('bytes after the end of a binary COPY stream');
+      const n = Math.min(this.#need - this.#have, chunk.length - at);
+      this.#parts.push(chunk.subarray(at, at + n));
+      this.#have += n;
+      at += n;
+      if (this.#have === this.#need) this.#next();
+    }
+  }
+  finish(): void {
+    if (this.#state !== 'done') throw new Error('binary COPY stream ended early');
+  }
+  /** The current item is complete: read it, and move on to what follows. */
+  #next(): void {
+    const parts = this.#parts;
+    this.#parts = [];
+    this.#have = 0;
+    if (this.#state === 'body') {
+      this.#emit(this.#codec, parts);
+      return this.#expect('count', 2);
+    }
+    const b = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    switch (this.#state) {
+      case 'signature':
+        if (!b.subarray(0, 11).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
+        return this.#expect('extension', b.readUInt32BE(15));
+      case 'extension':
+        return this.#expect('count', 2);
+      case 'count': {
+        const count = b.readInt16BE(0);
+        if (count === -1) return void (this.#state = 'done');
+        if (count !== 2) throw new Error(`unexpected COPY row of ${count} fields`);
+        return this.#expect('codecLength', 4);
+      }
+      case 'codecLength': {
+        const len = b.readInt32BE(0);
+        if (len < 0 || len > 64) throw new Error('inventory page without a valid codec');
+        return this.#expect('codec', len);
+      }
+      case 'codec':
+        this.#codec = b.toString('latin1');
+        return this.#expect('bodyLength', 4);
+      case 'bodyLength': {
+        const len = b.readInt32BE(0);
+        if (len < 0) {
+          this.#emit(this.#codec, null);
+          return this.#expect('count', 2);
+        }
+        return this.#expect('body', len);
+      }
+    }
+  }
+  /** Expects `need` bytes of `state` next (an empty item is complete at once). */
+  #expect(state: PageState, need: number): void {
+    this.#state = state;
+    this.#need = need;
+    if (need === 0) this.#next();
   }
 }

@@ -16,20 +16,27 @@
  * listing builds those pages again.
  */
 import { zstdCompressSync, zstdDecompress, constants } from 'node:zlib';
-import { CHUNK_ROWS, type ArtifactSource, type InventoryCounts, type RuntimeData } from './inventory-stream.ts';
+import { CHUNK_ROWS, type ArtifactSource, type InventoryCounts, type RuntimeData, type Text } from './inventory-stream.ts';
 
 /** A page's last key: (created_at, digest). created_at is a string when it comes from PostgreSQL as text. */
 export type Key = readonly [createdAt: number | string, digest: string];
 
 export type Codec = 'none' | 'zstd';
 
-/** A page as listed: the tail (id 0) has hi null and no body; its `rows` is an epoch (see writeBackPlan). */
+/**
+ * A page as listed. The tail (id 0) has hi null; its `rows` is an epoch (see writeBackPlan), and
+ * `tailRows` the rows its stored body holds (null: no stored tail).
+ */
 export interface PageRow {
   id: number;
   hi: Key | null;
   rows: number;
   codec: Codec;
+  tailRows?: number | null;
 }
+
+/** The rows a stored body holds. */
+const rowsOf = (p: PageRow): number => (p.hi === null ? (p.tailRows ?? 0) : p.rows);
 
 /** The pages in key order (the tail last) and the change rows filed against each, as one snapshot has them. */
 export interface Layout {
@@ -49,7 +56,7 @@ export interface Built {
 export interface PagedSource {
   layout(): Promise<Layout>;
   /** The decoded bodies of these current pages, in this order (a backend may fetch ahead). */
-  bodies(pages: readonly PageRow[]): AsyncIterable<Uint8Array>;
+  bodies(pages: readonly PageRow[]): AsyncIterable<Text>;
   /**
    * The rows after `after` (from the start when undefined) up to `upto` (to the end when
    * undefined), in pieces of `piece` rows (one piece when undefined); no pieces when no rows.
@@ -65,6 +72,11 @@ export interface PageWrites {
   rebuilt: { page: PageRow; built: Built }[];
   /** The tail's full pieces (CHUNK_ROWS rows each), in order: the pages to cut. */
   cut: Built[];
+  /**
+   * When the tail was built: what remains of it after the cut, to be stored as the tail (null when
+   * that is more than one piece: then the tail is not stored).
+   */
+  tail?: { text: Uint8Array; rows: number } | null;
   /** Pages sent as stored; pieces built from the rows (changed pages, the tail's) and their rows. */
   stored: number;
   built: number;
@@ -74,7 +86,7 @@ export interface PageWrites {
 /** How a write-back went: what it wrote, or why it wrote nothing. */
 export type WriteBack =
   | { written: number }
-  | { skipped: 'nothing to write' | 'held back' | 'busy' | 'changed meanwhile' | 'tail changes forgotten' | 'failed'; error?: unknown };
+  | { skipped: 'nothing to write' | 'held back' | 'busy' | 'changed meanwhile' | 'failed'; error?: unknown };
 
 /** What a paged listing served as stored and what it built from the rows, and how its write-back went. */
 export interface PageStats {
@@ -129,23 +141,27 @@ export function pagedArtifacts(src: PagedSource, writes: { value?: PageWrites })
         const pages = run;
         run = [];
         let i = 0;
-        for await (const body of src.bodies(pages)) await emit(body, pages[i++]!.rows, true);
+        for await (const body of src.bodies(pages)) await emit(body, rowsOf(pages[i++]!), true);
         out.stored += i;
         if (i !== pages.length) throw new Error(`${pages.length - i} inventory pages vanished while the inventory was listed`);
       };
       let after: Key | undefined;
       for (const page of layout.pages) {
-        if (page.hi === null) {
+        if (page.hi === null && (page.tailRows == null || layout.changes.has(0))) {
           await flush();
-          // Only whole pieces from the tail's start become pages: the cut stays contiguous.
+          // Only whole pieces from the tail's start become pages: the cut stays contiguous. What
+          // remains is stored as the tail when it is one piece.
           let cutting = true;
+          const rest: Built[] = [];
           for await (const b of src.build(after, undefined, CHUNK_ROWS)) {
             await emit(b.text, b.rows, true);
             built(b);
             cutting &&= b.rows === CHUNK_ROWS && keep(b);
             if (cutting) out.cut.push(b);
+            else rest.push(b);
           }
-        } else if (layout.changes.has(page.id)) {
+          out.tail = rest.length === 0 ? { text: new Uint8Array(0), rows: 0 } : rest.length === 1 && keep(rest[0]!) ? rest[0]! : null;
+        } else if (page.hi !== null && layout.changes.has(page.id)) {
           await flush();
           let whole: Built = { text: new Uint8Array(0), rows: 0, hi: page.hi };
           for await (const b of src.build(after, page.hi, undefined)) {
@@ -179,17 +195,19 @@ export interface Current {
 /** One statement's worth of write-back. */
 export type PageWrite =
   | { op: 'update'; id: number; rows: number; codec: Codec; body: Uint8Array }
+  | { op: 'tail'; epoch: number; rows: number | null; codec: Codec; body: Uint8Array | null }
   | { op: 'insert'; id: number; hi: Key; rows: number; codec: Codec; body: Uint8Array }
-  | { op: 'forget'; page: number; upTo: number }
-  | { op: 'epoch'; value: number };
+  | { op: 'forget'; page: number; upTo: number };
 
 const same = (a: readonly number[] | undefined, b: readonly number[] | undefined): boolean =>
   (a?.length ?? 0) === (b?.length ?? 0) && (a ?? []).every((x, i) => x === b![i]);
 
 /**
  * What to write back, given the state now: each rebuilt page whose change rows are exactly those
- * the listing's snapshot had; the tail's cut when the layout is the same and the tail's change
- * rows too (a row registered since would otherwise fall in a new page without being in its body).
+ * the listing's snapshot had; when the tail was built, and the layout, the tail's epoch and its
+ * change rows are those the snapshot had too (a row registered since would otherwise fall in a new
+ * page, or the stored tail, without being in its body): the tail's cut and what remains of it as
+ * the stored tail, with the epoch bumped so that a listing holding an older snapshot writes no tail.
  * `forget` deletes the change rows accounted for.
  */
 export function writeBackPlan(w: PageWrites, now: Current, codec: Codec): PageWrite[] {
@@ -205,24 +223,22 @@ export function writeBackPlan(w: PageWrites, now: Current, codec: Codec): PageWr
     forget(page.id);
   }
   const epoch = tailOf(w).rows;
-  if (now.maxPageId !== maxSeen || now.tailEpoch !== epoch) return plan;
-  if (w.cut.length && same(w.layout.changes.get(0), now.changes.get(0))) {
-    w.cut.forEach((b, i) => plan.push({ op: 'insert', id: maxSeen + 1 + i, hi: b.hi, rows: b.rows, codec, body: encode(b.text, codec) }));
-    forget(0);
-  } else if (!w.cut.length && tailChanges(w) >= CHUNK_ROWS) {
-    // Changes to a tail that is not cut (a small inventory, decisions on its newest rows) would pile
-    // up: forget them, and bump the epoch so that a listing holding an older snapshot cuts nothing.
-    forget(0);
-    plan.push({ op: 'epoch', value: epoch + 1 });
-  }
+  if (w.tail === undefined || now.maxPageId !== maxSeen || now.tailEpoch !== epoch || !same(w.layout.changes.get(0), now.changes.get(0))) return plan;
+  w.cut.forEach((b, i) => plan.push({ op: 'insert', id: maxSeen + 1 + i, hi: b.hi, rows: b.rows, codec, body: encode(b.text, codec) }));
+  const tail = w.tail;
+  plan.push({ op: 'tail', epoch: epoch + 1, rows: tail ? tail.rows : null, codec, body: tail ? encode(tail.text, codec) : null });
+  forget(0);
   return plan;
 }
 
 const tailOf = (w: PageWrites): PageRow => w.layout.pages[w.layout.pages.length - 1]!;
-const tailChanges = (w: PageWrites): number => w.layout.changes.get(0)?.length ?? 0;
 
 /** The pages whose change rows write-back must compare. */
-export const pagesToCheck = (w: PageWrites): number[] => [...new Set([...w.rebuilt.map((r) => r.page.id), ...(w.cut.length || tailChanges(w) >= CHUNK_ROWS ? [0] : [])])];
+export const pagesToCheck = (w: PageWrites): number[] => [...new Set([...w.rebuilt.map((r) => r.page.id), ...(w.tail !== undefined ? [0] : [])])];
+
+/** How many pages a write-back plan writes (the tail counts as one when it stores a body). */
+export const pagesWritten = (plan: readonly PageWrite[]): number =>
+  plan.filter((p) => p.op === 'update' || p.op === 'insert' || (p.op === 'tail' && p.body !== null)).length;
 
 export function encode(text: Uint8Array, codec: Codec): Uint8Array {
   return codec === 'zstd' ? zstdCompressSync(text, { params: { [constants.ZSTD_c_compressionLevel]: 1 } }) : text;

@@ -6,11 +6,13 @@
  * tail come as the rows' read models, the rows with live values (a tier, admitted environments)
  * completed here. Then, in a transaction of its own, what was built is written back.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { PerimeterError } from '../errors/errors.ts';
+import { pgReader, records, type PgReader, type TextResult } from '../store/pg-reader.ts';
+import { WireUnsupported, connectWire } from '../store/pg-wire.ts';
 import { PAGES_LOCK } from '../store/target.ts';
 import { Flow, streamCopy } from './copy-stream.ts';
-import { Admitted, CopyBodies, CopyRows } from './inventory-copy.ts';
+import { Admitted, CopyPages, CopyRows } from './inventory-copy.ts';
 import {
   decode,
   groupChanges,
@@ -18,6 +20,7 @@ import {
   pageStats,
   pagedArtifacts,
   pagesToCheck,
+  pagesWritten,
   writeBackPlan,
   type Built,
   type Codec,
@@ -42,8 +45,10 @@ import {
   missingTexts,
   writeDocument,
   type ChunkSink,
+  type Text,
   type InventoryCounts,
   type MissingRow,
+  type RuntimeData,
   type RuntimeRow,
   type ServedRow,
 } from './inventory-stream.ts';
@@ -66,6 +71,8 @@ export const ROWS_SQL = `select x.inventory_json as j, case when x.inventory_jso
   from artifacts x order by x.created_at, x.digest`;
 /** For the session that lists: no JIT (its compile time would dwarf these plans), no parallel plan. */
 export const SESSION_SQL = 'set local jit = off; set local max_parallel_workers_per_gather = 0';
+/** The listing's transaction: one snapshot for every page, row and runtime it reads. */
+const BEGIN_SQL = `begin isolation level repeatable read, read only; ${SESSION_SQL}`;
 export const MISSING_PG_SQL = missingSql(
   `select '[' || string_agg(to_json(e.env)::text, ',' order by e.env) || ']' from admissions e
     where e.digest = a.digest and e.allowed = 1 and e.id = (select max(b.id) from admissions b where b.digest = e.digest and b.env = e.env)`,
@@ -73,7 +80,7 @@ export const MISSING_PG_SQL = missingSql(
 );
 // Numbers leave as text (bigint); the ORDER BY names the table's columns (p.*, c.*): an output
 // column's name there would sort its text.
-const LAYOUT_SQL = `select p.id::text as id, p.hi_created_at::text as hi_created_at, p.hi_digest, p.rows, p.codec from inventory_pages p
+const LAYOUT_SQL = `select p.id::text as id, p.hi_created_at::text as hi_created_at, p.hi_digest, p.rows, p.codec, p.tail_rows from inventory_pages p
   order by p.hi_created_at is null, p.hi_created_at, p.hi_digest`;
 const CHANGES_SQL = 'select c.page::text as page, c.id::text as id from inventory_changes c order by c.page, c.id';
 /** The bodies of these pages, in key order: the order the listing asks for them. */
@@ -102,52 +109,82 @@ export function rowText(j: string | null, d: string | null, t: string | null, ad
   return withLive(j, t, envs ? JSON.stringify(envs) : null);
 }
 
-/** Page bodies decoded ahead of the one being written (zstd decodes on the thread pool). */
-const DECODE_AHEAD = 8;
+/** Page bodies read ahead of the one being written (zstd ones decode on the thread pool meanwhile). */
+const READ_AHEAD = 8;
 
-function source(client: pg.Client): PagedSource {
-  const missing = async (digests: string[]): Promise<Map<string, string>> => missingTexts((await client.query<MissingRow>(MISSING_PG_SQL, [digests])).rows);
+/** A string array as an SQL literal. */
+const arrayLiteral = (xs: readonly string[]): string => `array[${xs.map(literal).join(', ')}]::text[]`;
+
+/** Results of the layout query (LAYOUT_SQL; CHANGES_SQL). */
+type LayoutResults = Promise<TextResult[]>;
+
+function source(reader: PgReader, layoutAhead?: LayoutResults): PagedSource {
+  const missing = async (digests: string[]): Promise<Map<string, string>> =>
+    missingTexts(records<MissingRow>((await reader.query(MISSING_PG_SQL.replace('$1::text[]', arrayLiteral(digests))))[0]!));
+  const runtimes = async (): Promise<RuntimeData> => {
+    const [rts, served, admitted] = await reader.query(`${RUNTIMES_SQL}; ${SERVED_SQL}; ${SERVED_ADMITTED_SQL}`);
+    return { runtimes: records<RuntimeRow>(rts!), served: records<ServedRow>(served!), admitted: groupAdmitted(records<{ digest: string; env: string }>(admitted!)) };
+  };
+  let last: PageRow | undefined;
+  let runtimesAhead: Promise<RuntimeData> | undefined;
   return {
     async layout() {
-      // Both in one round trip (a simple query of two statements answers with two results).
-      const [layout, changeRows] = (await client.query(`${LAYOUT_SQL}; ${CHANGES_SQL}`)) as unknown as [pg.QueryResult, pg.QueryResult];
-      const pages = (layout.rows as { id: string; hi_created_at: string | null; hi_digest: string | null; rows: number; codec: string }[]).map((r): PageRow => {
+      // Both in one round trip (a simple query of two statements answers with two results), maybe sent already.
+      const [layout, changeRows] = await (layoutAhead ?? reader.query(`${LAYOUT_SQL}; ${CHANGES_SQL}`));
+      const pages = records<{ id: string; hi_created_at: string | null; hi_digest: string | null; rows: string; codec: string; tail_rows: string | null }>(layout!).map((r): PageRow => {
         if (!isCodec(r.codec)) throw new Error(`inventory page ${r.id} has unknown codec "${r.codec}"`);
-        return { id: Number(r.id), hi: r.hi_created_at === null ? null : [r.hi_created_at, r.hi_digest!], rows: r.rows, codec: r.codec };
+        const tailRows = r.tail_rows === null ? null : Number(r.tail_rows);
+        return { id: Number(r.id), hi: r.hi_created_at === null ? null : [r.hi_created_at, r.hi_digest!], rows: Number(r.rows), codec: r.codec, tailRows };
       });
-      const changes = groupChanges((changeRows.rows as { page: string; id: string }[]).map((r) => [r.page, r.id] as const));
+      const changes = groupChanges(changeRows!.rows.map((r) => [r[0]!, r[1]!] as const));
+      last = pages[pages.length - 1];
       return { pages, changes };
     },
     async *bodies(pages) {
-      // Each body is decoded on the thread pool as it arrives, at most DECODE_AHEAD ahead of the
-      // sink (the socket pauses past that), and they leave in order.
+      // Bodies stored as they are pass through in the pieces they arrived in; zstd ones start
+      // decoding as they arrive, at most READ_AHEAD ahead of the sink (the stream is held past that).
       let arrived = 0;
       const sql = `copy (${bodiesSql(pages.map((p) => p.id))}) to stdout (format binary)`;
-      const decoded = streamCopy<Promise<Uint8Array>>(
-        client,
+      const bodies = streamCopy<Text | Promise<Uint8Array>>(
+        reader,
+        sql,
         (push) =>
-          new CopyBodies(sql, (codec, body) => {
+          new CopyPages((codec, body) => {
             const page = pages[arrived++];
-            const out = !page ? Promise.reject(new Error('more inventory pages than asked for')) : body ? decode(body, codec) : Promise.reject(new Error(`inventory page ${page.id} has no body`));
+            if (!page) throw new Error('more inventory pages than asked for');
+            if (!body) throw new Error(`inventory page ${page.id} has no body`);
+            if (codec === 'none') return push(body);
+            const out = decode(body.length === 1 ? body[0]! : Buffer.concat(body), codec);
             out.catch(() => {}); // awaited in turn
             push(out);
           }),
-        DECODE_AHEAD,
-        DECODE_AHEAD / 2,
+        READ_AHEAD,
+        READ_AHEAD / 2,
       );
-      for await (const body of decoded) yield await body;
+      try {
+        // The COPY is sent at the first step; when nothing is built after these pages, the runtimes'
+        // query is sent right behind it, so the server answers it while the last pages decode here.
+        const first = bodies.next();
+        if (pages[pages.length - 1] === last && !runtimesAhead) {
+          runtimesAhead = runtimes();
+          runtimesAhead.catch(() => {}); // awaited by runtimes() unless the listing fails first
+        }
+        for (let r = await first; !r.done; r = await bodies.next()) yield r.value instanceof Promise ? await r.value : r.value;
+      } finally {
+        await bodies.return(undefined);
+      }
       if (arrived !== pages.length) throw new Error(`${pages.length - arrived} inventory pages vanished while the inventory was listed`);
     },
     async *build(after, upto, piece) {
       // The admitted environments of this range's artifacts only: the whole table's take ~30 ms per 10k decisions.
       const envs = envsSql(`select x.digest from artifacts x ${rangeWhere(after, upto)}`);
-      const admitted = new Admitted(JSON.parse((await client.query<{ m: string }>(envs)).rows[0]!.m) as Record<string, string[]>);
-      // Pieces queue up while the sink catches up; the socket pauses while four are waiting.
+      const admitted = new Admitted(JSON.parse((await reader.query(envs))[0]!.rows[0]![0]!) as Record<string, string[]>);
+      // Pieces queue up while the sink catches up; the stream is held while four are waiting.
       const flow = new Flow();
       const sql = `copy (${rangeSql(after, upto)}) to stdout (format binary)`;
-      for await (const next of streamCopy<Built>(client, (push) => new CopyRows(sql, admitted, piece, (text, rows, hi) => push({ text, rows, hi })), 4, 2, flow)) {
+      for await (const next of streamCopy<Built>(reader, sql, (push) => new CopyRows(admitted, piece, (text, rows, hi) => push({ text, rows, hi })), 4, 2, flow)) {
         // Filling rows without a read model runs a query, which waits for the COPY to end: the
-        // socket must flow meanwhile.
+        // stream must flow meanwhile.
         if (Buffer.from(next.text.buffer, next.text.byteOffset, next.text.byteLength).indexOf(MISSING) === -1) {
           yield next;
           continue;
@@ -159,10 +196,7 @@ function source(client: pg.Client): PagedSource {
         yield { ...next, text };
       }
     },
-    async runtimes() {
-      const [runtimes, served, admitted] = (await client.query(`${RUNTIMES_SQL}; ${SERVED_SQL}; ${SERVED_ADMITTED_SQL}`)) as unknown as pg.QueryResult[];
-      return { runtimes: runtimes!.rows as RuntimeRow[], served: served!.rows as ServedRow[], admitted: groupAdmitted(admitted!.rows as { digest: string; env: string }[]) };
-    },
+    runtimes: () => runtimesAhead ?? runtimes(),
   };
 }
 
@@ -186,12 +220,11 @@ export async function writeBackPg(client: pg.Client, w: PageWrites | undefined, 
     for (const op of plan) {
       if (op.op === 'update') await client.query('update inventory_pages set rows = $1, codec = $2, body = $3 where id = $4', [op.rows, op.codec, op.body, op.id]);
       else if (op.op === 'insert') await client.query('insert into inventory_pages (id, hi_created_at, hi_digest, rows, codec, body) values ($1, $2, $3, $4, $5, $6)', [op.id, op.hi[0], op.hi[1], op.rows, op.codec, op.body]);
-      else if (op.op === 'epoch') await client.query('update inventory_pages set rows = $1 where id = 0', [op.value]);
+      else if (op.op === 'tail') await client.query('update inventory_pages set rows = $1, tail_rows = $2, codec = $3, body = $4 where id = 0', [op.epoch, op.rows, op.codec, op.body]);
       else await client.query('delete from inventory_changes where page = $1 and id <= $2', [op.page, op.upTo]);
     }
     await client.query('commit');
-    const written = plan.filter((p) => p.op === 'update' || p.op === 'insert').length;
-    return written ? { written } : plan.length ? { skipped: 'tail changes forgotten' } : { skipped: 'changed meanwhile' };
+    return plan.length ? { written: pagesWritten(plan) } : { skipped: 'changed meanwhile' };
   } catch (error) {
     await client.query('rollback').catch(() => {});
     return { skipped: 'failed', error };
@@ -199,22 +232,29 @@ export async function writeBackPg(client: pg.Client, w: PageWrites | undefined, 
 }
 
 /**
- * Writes the document on a connected client, in one REPEATABLE READ, READ ONLY transaction; then
- * writes back what it built (unless told not to: tests hold it back to change the rows first).
+ * Writes the document through `reader`, in one REPEATABLE READ, READ ONLY transaction; then has
+ * `writeBack` write back what it built, when it built anything (tests hold it back to change the rows first).
  */
-export async function listPostgres(client: pg.Client, sink: ChunkSink, head: Record<string, unknown>, writeBack = true): Promise<PagedCounts> {
-  await client.query(`begin isolation level repeatable read, read only; ${SESSION_SQL}`);
+export async function listPostgres(
+  reader: PgReader,
+  sink: ChunkSink,
+  head: Record<string, unknown>,
+  writeBack?: (w: PageWrites) => Promise<WriteBack>,
+  begun?: { layout: LayoutResults },
+): Promise<PagedCounts> {
+  if (!begun) await reader.query(BEGIN_SQL);
   const writes: { value?: PageWrites } = {};
   let counts: InventoryCounts;
   try {
-    counts = await writeDocument(pagedArtifacts(source(client), writes), sink, head);
-    await client.query('commit');
+    counts = await writeDocument(pagedArtifacts(source(reader, begun?.layout), writes), sink, head);
+    await reader.query('commit');
   } catch (e) {
-    await client.query('rollback').catch(() => {});
+    await reader.query('rollback').catch(() => {});
     throw e;
   }
   const w = writes.value!;
-  return { ...counts, pages: { ...pageStats(w), writeBack: writeBack ? await writeBackPg(client, w) : { skipped: 'held back' } }, writes: w };
+  const result: WriteBack = !writeBack ? { skipped: 'held back' } : pagesToCheck(w).length ? await writeBack(w) : { skipped: 'nothing to write' };
+  return { ...counts, pages: { ...pageStats(w), writeBack: result }, writes: w };
 }
 
 /**
@@ -229,22 +269,66 @@ export function clientConfig(url: string): pg.ClientConfig {
   return { connectionString: u.toString(), ...(schema ? { options: `-c search_path=${schema}` } : {}) };
 }
 
-/** streamInventoryJson for a postgres:// URL: undefined when it cannot connect or the schema is not current. */
-export async function streamPostgres(url: string, sink: ChunkSink, head: Record<string, unknown>): Promise<StreamCounts | undefined> {
-  let client: pg.Client | undefined;
+/** node-postgres, loaded only when needed (~30 ms of a command's start), connected to `url`. */
+async function pgClient(url: string): Promise<pg.Client> {
+  const { default: driver } = await import('pg');
+  const client = new driver.Client(clientConfig(url));
   try {
-    client = new pg.Client(clientConfig(url));
     await client.connect();
-    // A schema never migrated has no table: asked first, so the server logs no error.
-    if ((await client.query<{ t: string | null }>("select to_regclass('perimeter_migrations')::text as t")).rows[0]!.t === null) throw new Error('no schema');
-    const names = (await client.query<{ name: string }>('select name from perimeter_migrations')).rows.map((r) => r.name);
-    if (!migrationsCurrent(names)) throw new Error('not current');
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw e;
+  }
+  return client;
+}
+
+/**
+ * A reader for `url`: the lean wire reader when it serves the URL, else node-postgres. `early`: the
+ * wire reader's connection, already under way.
+ */
+async function openReader(url: string, early?: Promise<PgReader | undefined>): Promise<{ reader: PgReader; client?: pg.Client }> {
+  const wire = await (early ?? connectWire(url)).catch((e: unknown) => {
+    if (e instanceof WireUnsupported) return undefined; // node-postgres may do it (~/.pgpass, other auth)
+    throw e;
+  });
+  if (wire) return { reader: wire };
+  const client = await pgClient(url);
+  return { reader: pgReader(client), client };
+}
+
+/**
+ * streamInventoryJson for a postgres:// URL: undefined when it cannot connect or the schema is not
+ * current. `early`: the lean reader's connection, when the caller has started it.
+ */
+export async function streamPostgres(url: string, sink: ChunkSink, head: Record<string, unknown>, early?: Promise<PgReader | undefined>): Promise<StreamCounts | undefined> {
+  let opened: Awaited<ReturnType<typeof openReader>> | undefined;
+  let layout: LayoutResults;
+  try {
+    opened = await openReader(url, early);
+    // The transaction, the schema's migrations and the page layout, sent together (one round trip):
+    // a schema not migrated yet fails them (the server logs that error) and goes to openStore.
+    const begin = opened.reader.query(`${BEGIN_SQL}; select name from perimeter_migrations`);
+    layout = opened.reader.query(`${LAYOUT_SQL}; ${CHANGES_SQL}`);
+    layout.catch(() => {}); // awaited by the listing
+    const names = (await begin).at(-1)!;
+    if (!migrationsCurrent(names.rows.map((r) => r[0]!))) throw new Error('not current');
   } catch {
-    await client?.end().catch(() => {});
+    opened?.reader.end();
     return undefined; // openStore will connect, migrate, or say what is wrong
   }
+  const { reader, client } = opened;
   try {
-    const { artifacts, runtimes, pages } = await listPostgres(client, sink, head);
+    // What a listing built is written back on node-postgres (binary parameters), connected then.
+    const writeBack = async (w: PageWrites): Promise<WriteBack> => {
+      const c = client ?? (await pgClient(url).catch(() => undefined));
+      if (!c) return { skipped: 'failed' };
+      try {
+        return await writeBackPg(c, w);
+      } finally {
+        if (c !== client) void c.end().catch(() => {});
+      }
+    };
+    const { artifacts, runtimes, pages } = await listPostgres(reader, sink, head, writeBack, { layout });
     return { artifacts, runtimes, pages };
   } catch (e) {
     const where = new URL(url);
@@ -253,7 +337,6 @@ export async function streamPostgres(url: string, sink: ChunkSink, head: Record<
   } finally {
     // Not waiting for the server to close after Terminate (~10 ms of a command's run): the socket
     // stops holding the process open, and closes on its own.
-    void client.end().catch(() => {});
-    (client as unknown as { connection: { stream: { unref(): void } } }).connection.stream.unref();
+    reader.end();
   }
 }

@@ -17,6 +17,7 @@ import {
   pageStats,
   pagedArtifacts,
   pagesToCheck,
+  pagesWritten,
   writeBackPlan,
   type Codec,
   type Key,
@@ -84,7 +85,7 @@ const literalKey = (op: '>' | '<=', [c, d]: Key): string => {
   if (!Number.isSafeInteger(Number(c))) throw new Error(`invalid created_at in an inventory key: ${String(c)}`);
   return `(x.created_at, x.digest) ${op} (${Number(c)}, '${d.replace(/'/g, "''")}')`;
 };
-const LAYOUT_SQL = 'select id, hi_created_at, hi_digest, rows, codec from inventory_pages order by hi_created_at is null, hi_created_at, hi_digest';
+const LAYOUT_SQL = 'select id, hi_created_at, hi_digest, rows, codec, tail_rows from inventory_pages order by hi_created_at is null, hi_created_at, hi_digest';
 const CHANGES_SQL = 'select page, id from inventory_changes order by page, id';
 
 /** The layout of a listing built wholly from the rows: the tail alone, no pages. */
@@ -115,9 +116,9 @@ function source(db: DatabaseSync, paged: boolean): PagedSource {
   return {
     async layout() {
       if (!paged) return ROWS_ONLY;
-      const pages = (prep(LAYOUT_SQL).all() as unknown as [number, number | null, string | null, number, string][]).map(([id, c, d, rows, codec]): PageRow => {
+      const pages = (prep(LAYOUT_SQL).all() as unknown as [number, number | null, string | null, number, string, number | null][]).map(([id, c, d, rows, codec, tailRows]): PageRow => {
         if (!isCodec(codec)) throw new Error(`inventory page ${id} has unknown codec "${codec}"`);
-        return { id, hi: c === null ? null : [c, d!], rows, codec };
+        return { id, hi: c === null ? null : [c, d!], rows, codec, tailRows };
       });
       return { pages, changes: groupChanges(prep(CHANGES_SQL).all() as unknown as [number, number][]) };
     },
@@ -172,19 +173,18 @@ export function writeBackSqlite(db: DatabaseSync, w: PageWrites | undefined, cod
     const changes = groupChanges(check.flatMap((p) => ids.all(p) as unknown as [number, number][]));
     const tailEpoch = Number((db.prepare('select rows from inventory_pages where id = 0').get() as { rows: number }).rows);
     const plan = writeBackPlan(w, { maxPageId, tailEpoch, changes }, codec);
-    const epoch = db.prepare('update inventory_pages set rows = ? where id = 0');
     const update = db.prepare('update inventory_pages set rows = ?, codec = ?, body = ? where id = ?');
+    const tail = db.prepare('update inventory_pages set rows = ?, tail_rows = ?, codec = ?, body = ? where id = ?');
     const insert = db.prepare('insert into inventory_pages (id, hi_created_at, hi_digest, rows, codec, body) values (?, ?, ?, ?, ?, ?)');
     const forget = db.prepare('delete from inventory_changes where page = ? and id <= ?');
     for (const op of plan) {
       if (op.op === 'update') update.run(op.rows, op.codec, op.body, op.id);
       else if (op.op === 'insert') insert.run(op.id, op.hi[0], op.hi[1], op.rows, op.codec, op.body);
-      else if (op.op === 'epoch') epoch.run(op.value);
+      else if (op.op === 'tail') tail.run(op.epoch, op.rows, op.codec, op.body, 0);
       else forget.run(op.page, op.upTo);
     }
     db.exec('commit');
-    const written = plan.filter((p) => p.op === 'update' || p.op === 'insert').length;
-    return written ? { written } : plan.length ? { skipped: 'tail changes forgotten' } : { skipped: 'changed meanwhile' };
+    return plan.length ? { written: pagesWritten(plan) } : { skipped: 'changed meanwhile' };
   } catch (error) {
     db.exec('rollback');
     return { skipped: 'failed', error };

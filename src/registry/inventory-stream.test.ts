@@ -143,8 +143,8 @@ for (const b of BACKENDS) {
       const store = await openStoreAt(target);
       const n = CHUNK_ROWS * 6 + 5;
       const expected = await fill(store, n, 600, missing); // ~8 MB in 7 pieces: several queue up on PostgreSQL
-      // Built from the rows, then (written back) sent as stored pages.
-      for (const stored of [0, 6]) {
+      // Built from the rows, then (written back) sent as stored pages and tail.
+      for (const stored of [0, 7]) {
         const parts: Buffer[] = [];
         const counts = await streamInventoryJson(target, async (c) => {
           parts.push(Buffer.from(c));

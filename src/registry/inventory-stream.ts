@@ -22,14 +22,17 @@ export interface InventoryCounts {
   runtimes: number;
 }
 
+/** Listing text: one buffer, or the pieces of one (a stored page as its bytes arrived). */
+export type Text = Uint8Array | readonly Uint8Array[];
+
 /**
  * Where the artifacts come from. `chunks` emits the JSON texts of all artifacts in registration
  * order, joined by ",\n", in row-aligned chunks; a row without a read model appears as
  * MISSING + digest + MISSING, and `missing` gives those rows' texts.
  */
 export interface ArtifactSource {
-  /** `final`: the chunk has no MISSING rows (it is not searched for them). */
-  chunks(emit: (text: Uint8Array, rows: number, final?: boolean) => void | Promise<void>): Promise<void>;
+  /** `final`: the chunk has no MISSING rows (it is not searched for them); a chunk in pieces is always final. */
+  chunks(emit: (text: Text, rows: number, final?: boolean) => void | Promise<void>): Promise<void>;
   missing(digests: string[]): Promise<Map<string, string>>;
   runtimes(): Promise<RuntimeData>;
 }
@@ -206,9 +209,11 @@ export async function writeDocument(source: ArtifactSource, write: ChunkSink, he
   let pending = `${h.length > 2 ? `${h.slice(0, -1)},` : '{'}"artifacts":[`;
   await source.chunks(async (text, rows, final) => {
     if (rows === 0) return;
-    const body = final ? text : await fillMissing(text, (d) => source.missing(d));
+    if (!final && !(text instanceof Uint8Array)) throw new Error('listing text in pieces must be final');
+    const body = final || !(text instanceof Uint8Array) ? text : await fillMissing(text, (d) => source.missing(d));
     await write(Buffer.from(pending + (n ? ',\n' : '\n')));
-    await write(body);
+    if (body instanceof Uint8Array) await write(body);
+    else for (const piece of body) await write(piece);
     pending = '';
     n += rows;
   });
@@ -228,6 +233,11 @@ import { isPostgresUrl, migrationsCurrent } from '../store/target.ts';
  * store then (it migrates) and use writeInventoryJson.
  */
 export async function streamInventoryJson(target: string, write: ChunkSink, head: Record<string, unknown> = {}): Promise<StreamCounts | undefined> {
-  if (isPostgresUrl(target)) return (await import('./inventory-pg.ts')).streamPostgres(target, write, head);
+  if (isPostgresUrl(target)) {
+    // The connection is made while the listing's modules load (~10 ms each on the reference machine).
+    const early = (await import('../store/pg-wire.ts')).connectWire(target);
+    early.catch(() => {}); // streamPostgres awaits it
+    return (await import('./inventory-pg.ts')).streamPostgres(target, write, head, early);
+  }
   return (await import('./inventory-sqlite.ts')).streamSqliteFile(target, write, head);
 }

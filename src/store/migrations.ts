@@ -236,6 +236,20 @@ const inventoryPages: DialectMigration = (d) => ({
   },
 });
 
+/**
+ * The inventory's tail stored too (src/registry/inventory-pages.ts): page 0 keeps the listing text
+ * of the rows after the last page, and `tail_rows` how many rows that is (null: no stored tail).
+ * Like any page it is current while no change rows name it.
+ */
+const inventoryTail: DialectMigration = () => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('inventory_pages').addColumn('tail_rows', 'integer').execute();
+  },
+  async down(db: Kysely<any>) {
+    await db.schema.alterTable('inventory_pages').dropColumn('tail_rows').execute();
+  },
+});
+
 /** The page whose range holds the key (c, k): the first page whose last key is at or after it, else the tail (0). */
 const pageOf = (c: string, k: string): string =>
   `coalesce((select p.id from inventory_pages p where p.hi_created_at is not null and (p.hi_created_at, p.hi_digest) >= (${c}, ${k}) order by p.hi_created_at, p.hi_digest limit 1), 0)`;
@@ -293,6 +307,7 @@ export const MIGRATIONS: Readonly<Record<string, DialectMigration>> = {
   '0004_runtimes_more': runtimesMore,
   '0005_gateway': gateway,
   '0006_inventory_pages': inventoryPages,
+  '0007_inventory_tail': inventoryTail,
 };
 
 export { sql };

@@ -145,6 +145,7 @@ export interface InventoryPageTable {
   rows: number;
   codec: string; // none | zstd
   body: Uint8Array | null; // the page's listing text (artifact texts joined by ",\n"), encoded by codec
+  tail_rows: number | null; // page 0 only: the rows its body holds; null while the tail is not stored
 }
 
 /** A change to the rows of a page, filed by triggers; none for a page means its body is current. */

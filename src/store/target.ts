@@ -21,7 +21,7 @@ export function resolveDbTarget(flag?: string, env: NodeJS.ProcessEnv = process.
 export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//.test(target);
 
 /** The migrations this version applies, in order (a new migration is added here and in migrations.ts). */
-export const MIGRATION_NAMES: readonly string[] = ['0001_registry', '0002_audit', '0003_registry_more', '0004_runtimes_more', '0005_gateway', '0006_inventory_pages'];
+export const MIGRATION_NAMES: readonly string[] = ['0001_registry', '0002_audit', '0003_registry_more', '0004_runtimes_more', '0005_gateway', '0006_inventory_pages', '0007_inventory_tail'];
 
 /** Whether a database's applied migrations are exactly this version's. */
 export const migrationsCurrent = (names: readonly string[]): boolean =>
