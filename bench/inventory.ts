@@ -4,7 +4,8 @@
  *  - the command end to end, the program as npm's bin runs it (`node bin/perimeter.js ...` on the
  *    pinned Node 24, stdout to /dev/null), min and median of --runs, next to bare Node (`-e 0`),
  *    `--version` and the same command over an empty inventory, so start-up and listing can be told
- *    apart; the same through `npx perimeter` (npx adds its own ~0.2-0.3 s);
+ *    apart; on PostgreSQL also the same command through node-postgres instead of the lean wire
+ *    reader (the baseline); the same through `npx perimeter` (npx adds its own ~0.2-0.3 s);
  *  - in-process: the first paged listing after the fill (it builds every page from the rows and
  *    writes the pages back: a one-time cost), then the lean path (streamInventoryJson, own
  *    connection: pages as stored, the tail built) and the store path (writeInventoryJsonBytes, built
@@ -51,14 +52,14 @@ const stats = (xs: number[]): { min: number; median: number; max: number } => {
 };
 
 /** Wall time of a command, stdout to /dev/null (as `> /dev/null`); interleaved runs after a warm-up. */
-function timeCommands(cmds: Record<string, string[]>, runs: number): Record<string, { min: number; median: number; max: number }> {
+function timeCommands(cmds: Record<string, string[]>, runs: number, env: Record<string, Record<string, string>> = {}): Record<string, { min: number; median: number; max: number }> {
   const out = openSync('/dev/null', 'w');
   const times: Record<string, number[]> = {};
   try {
     for (let i = -1; i < runs; i++) {
       for (const [name, [file, ...args]] of Object.entries(cmds)) {
         const t = performance.now();
-        const r = spawnSync(file!, args, { cwd: ROOT, stdio: ['ignore', out, 'pipe'] });
+        const r = spawnSync(file!, args, { cwd: ROOT, stdio: ['ignore', out, 'pipe'], env: { ...process.env, ...env[name] } });
         const ms = performance.now() - t;
         if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr}`);
         if (i >= 0) (times[name] ??= []).push(ms);
@@ -124,8 +125,12 @@ async function bench(kind: 'sqlite' | 'postgres', target: string, empty: string)
       version: [NODE, BIN, '--version'],
       inventoryEmpty: [NODE, BIN, 'inventory', '--json', '--db', empty],
       inventory: [NODE, BIN, 'inventory', '--json', '--db', target],
+      // The baseline on PostgreSQL: the same listing read through node-postgres (a PG* variable
+      // makes the lean wire reader step aside, docs/registry.md).
+      ...(kind === 'postgres' ? { inventoryNodePostgres: [NODE, BIN, 'inventory', '--json', '--db', target] } : {}),
     },
     RUNS,
+    { inventoryNodePostgres: { PGAPPNAME: 'perimeter-bench' } },
   );
   const npx = timeCommands({ npxInventory: ['npx', 'perimeter', 'inventory', '--json', '--db', target] }, Math.min(RUNS, 5));
   let floor = {};

@@ -23,6 +23,8 @@ export class Flow {
 export async function* streamCopy<T>(reader: PgReader, sql: string, parser: (push: (item: T) => void) => CopyParser, high: number, low: number, flow: Flow = new Flow()): AsyncGenerator<T> {
   const queue: T[] = [];
   let wake: (() => void) | undefined;
+  /** While the consumer is behind: the one promise every chunk's sink call returns (a reader may call it again before it settles). */
+  let gate: Promise<void> | undefined;
   let release: (() => void) | undefined;
   let stopped = false;
   let finished = false;
@@ -30,6 +32,7 @@ export async function* streamCopy<T>(reader: PgReader, sql: string, parser: (pus
   flow.resume = () => {
     release?.();
     release = undefined;
+    gate = undefined;
   };
   const p = parser((item) => {
     queue.push(item);
@@ -39,7 +42,7 @@ export async function* streamCopy<T>(reader: PgReader, sql: string, parser: (pus
     .copyOut(sql, (chunk) => {
       if (stopped) return;
       p.take(chunk);
-      if (queue.length >= high && !flow.flowing) return new Promise<void>((r) => (release = r));
+      if (queue.length >= high && !flow.flowing) return (gate ??= new Promise<void>((r) => (release = r)));
     })
     .then(() => p.finish())
     .catch((error: unknown) => void (failure = { error }))

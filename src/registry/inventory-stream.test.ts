@@ -137,8 +137,14 @@ for (const b of BACKENDS) {
     assert.deepEqual((await inventory(store)).artifacts, expected);
   });
 
-  for (const missing of [false, true]) {
-    test(`${b.name}: a slow sink gets every chunk in order (rows without a read model: ${missing})`, { skip: b.skip }, async () => {
+  // On PostgreSQL through both readers: the lean wire reader, and node-postgres (which a PG*
+  // variable selects; its parser hands over several chunks before the socket pauses).
+  for (const [missing, reader] of b.name === 'postgres' ? ([[false, 'wire'], [true, 'wire'], [false, 'node-postgres'], [true, 'node-postgres']] as const) : ([[false, ''], [true, '']] as const)) {
+    test(`${b.name}: a slow sink gets every chunk in order (rows without a read model: ${missing})${reader ? `, ${reader}` : ''}`, { skip: b.skip, timeout: 60_000 }, async (t) => {
+      if (reader === 'node-postgres') {
+        process.env.PGAPPNAME = 'perimeter-test';
+        t.after(() => delete process.env.PGAPPNAME);
+      }
       const target = b.target();
       const store = await openStoreAt(target);
       const n = CHUNK_ROWS * 6 + 5;

@@ -56,6 +56,7 @@ test('the real server: results as text, several statements, NULL and Unicode, er
     // A query answered with a COPY is refused, and the connection still answers.
     await assert.rejects(w.query('copy (select 1) to stdout'), /unexpected COPY/);
     await assert.rejects(w.copyOut('select 1', () => {}), /expected a COPY/);
+    await assert.rejects(w.query("select 'a\0b'"), /NUL/, 'a NUL would cut the query short');
     assert.deepEqual((await w.query('select 3 as x'))[0]!.rows, [['3']]);
   } finally {
     w.end();

@@ -81,7 +81,10 @@ export function wireConfig(url: string, env: NodeJS.ProcessEnv = process.env): W
 /** Largest message other than CopyData this reader assembles (the server's own limit is 1 GB). */
 const MAX_MESSAGE = 1 << 30;
 
-const cstr = (s: string): Buffer => Buffer.from(`${s}\0`);
+const cstr = (s: string): Buffer => {
+  if (s.includes('\0')) throw new WireError('a NUL character cannot be sent to PostgreSQL');
+  return Buffer.from(`${s}\0`);
+};
 function message(type: string, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
   const head = Buffer.alloc(5);
