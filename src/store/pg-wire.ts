@@ -11,104 +11,12 @@
  * goes to node-postgres.
  */
 import { connect, type Socket } from 'node:net';
+import { MAX_MESSAGE, WireError, WireUnsupported, cstr, dataRow, int32, message, rowDescription, serverError } from './pg-messages.ts';
 import type { CopySink, PgReader, TextResult } from './pg-reader.ts';
+import { wireConfig, type WireConfig } from './pg-wire-config.ts';
 
-export interface WireConfig {
-  host: string;
-  port: number;
-  user: string;
-  password: string | undefined;
-  database: string;
-  /** The startup `options` parameter (e.g. `-c search_path=x`). */
-  options: string | undefined;
-}
-
-/** A server's ErrorResponse, or a connection or protocol failure (no `code`). */
-export class WireError extends Error {
-  /** SQLSTATE, when the server sent the error. */
-  readonly code: string | undefined;
-  readonly detail: string | undefined;
-  constructor(message: string, fields: { code?: string; detail?: string } = {}, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'WireError';
-    this.code = fields.code;
-    this.detail = fields.detail;
-  }
-}
-
-/** The server asked for something this reader does not do (an auth method, a password it lacks). */
-export class WireUnsupported extends Error {
-  override readonly name = 'WireUnsupported';
-}
-
-/**
- * The connection settings of a postgres:// URL when this reader serves it exactly as node-postgres
- * would, else undefined: the URL names user, host (not a socket) and database; its only query
- * parameter is Perimeter's `schema` (the search path); no PG* environment variable is set (node-
- * postgres reads them for defaults, PGSSLMODE turns TLS on); a password, if any, is ASCII (SCRAM
- * would need SASLprep otherwise).
- */
-export function wireConfig(url: string, env: NodeJS.ProcessEnv = process.env): WireConfig | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if ((u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') || u.hash) return undefined;
-  if (Object.keys(env).some((k) => /^PG[A-Z_]+$/.test(k))) return undefined;
-  const keys = [...u.searchParams.keys()];
-  if (keys.some((k) => k !== 'schema') || keys.length > 1) return undefined;
-  const schema = u.searchParams.get('schema');
-  if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) return undefined;
-  let user: string, password: string | undefined, database: string, host: string;
-  try {
-    user = decodeURIComponent(u.username);
-    password = u.password ? decodeURIComponent(u.password) : undefined;
-    database = decodeURIComponent(u.pathname.slice(1));
-    host = decodeURIComponent(u.hostname);
-  } catch {
-    return undefined;
-  }
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (!user || !database || !host || host.startsWith('/') || database.includes('/')) return undefined;
-  if ([user, database, host].some((s) => s.includes('\0'))) return undefined;
-  if (password !== undefined && !/^[\x20-\x7e]*$/.test(password)) return undefined;
-  const port = u.port ? Number(u.port) : 5432;
-  return { host, port, user, password, database, options: schema ? `-c search_path=${schema}` : undefined };
-}
-
-/** Largest message other than CopyData this reader assembles (the server's own limit is 1 GB). */
-const MAX_MESSAGE = 1 << 30;
-
-const cstr = (s: string): Buffer => {
-  if (s.includes('\0')) throw new WireError('a NUL character cannot be sent to PostgreSQL');
-  return Buffer.from(`${s}\0`);
-};
-function message(type: string, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  const head = Buffer.alloc(5);
-  head[0] = type.charCodeAt(0);
-  head.writeInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
-}
-const int32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
-};
-
-/** An ErrorResponse's fields. */
-function serverError(body: Buffer): WireError {
-  const f = new Map<string, string>();
-  for (let at = 0; at < body.length && body[at] !== 0; ) {
-    const end = body.indexOf(0, at + 1);
-    if (end === -1) break;
-    f.set(String.fromCharCode(body[at]!), body.toString('utf8', at + 1, end));
-    at = end + 1;
-  }
-  return new WireError(f.get('M') ?? 'PostgreSQL error', { code: f.get('C'), detail: f.get('D') });
-}
+export { WireError, WireUnsupported } from './pg-messages.ts';
+export { wireConfig, type WireConfig } from './pg-wire-config.ts';
 
 /** What the connection is doing: starting up, a query, a COPY. */
 interface Op {
@@ -390,38 +298,6 @@ export class Wire implements PgReader {
     this.#held = false;
     this.#socket.destroy();
   }
-}
-
-/** A RowDescription's column names. */
-function rowDescription(body: Buffer): string[] {
-  const n = body.readInt16BE(0);
-  const names: string[] = [];
-  let at = 2;
-  for (let i = 0; i < n; i++) {
-    const end = body.indexOf(0, at);
-    if (end === -1) throw new WireError('protocol error: malformed RowDescription');
-    names.push(body.toString('utf8', at, end));
-    at = end + 1 + 18;
-  }
-  return names;
-}
-
-/** A DataRow's values as text. */
-function dataRow(body: Buffer): (string | null)[] {
-  const n = body.readInt16BE(0);
-  const row: (string | null)[] = [];
-  let at = 2;
-  for (let i = 0; i < n; i++) {
-    const len = body.readInt32BE(at);
-    at += 4;
-    if (len < 0) row.push(null);
-    else {
-      if (at + len > body.length) throw new WireError('protocol error: malformed DataRow');
-      row.push(body.toString('utf8', at, at + len));
-      at += len;
-    }
-  }
-  return row;
 }
 
 /** Connects a lean reader for `url`, or undefined when the URL is not one wireConfig serves. */
