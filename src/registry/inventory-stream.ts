@@ -224,7 +224,7 @@ export async function writeDocument(source: ArtifactSource, write: ChunkSink, he
 
 // The database target and the migration names come from src/store/target.ts, which loads no driver.
 export { defaultDbPath, isPostgresUrl, migrationsCurrent, resolveDbTarget, MIGRATION_NAMES as KNOWN_MIGRATIONS } from '../store/target.ts';
-import { isPostgresUrl, migrationsCurrent } from '../store/target.ts';
+import { isPostgresUrl } from '../store/target.ts';
 
 /**
  * Streams the inventory document of the database at `target` (a SQLite file or a postgres:// URL)
