@@ -1,16 +1,17 @@
 /**
- * The inventory listing from pages (migration 0006): the artifacts in registration order are cut
- * into pages of CHUNK_ROWS rows, and each page keeps its listing text as built (its artifacts'
- * texts, live values merged, joined by ",\n"). A listing sends every current page's body as
- * stored, builds only the pages that changed and the tail (the rows after the last page) from the
- * rows, and then writes back what it built, so the next listing finds it current.
+ * The inventory listing from pages (migrations 0006, 0007): the artifacts in registration order
+ * are cut into pages of CHUNK_ROWS rows, and each page keeps its listing text as built (its
+ * artifacts' texts, live values merged, joined by ",\n"); the tail (the rows after the last page,
+ * page 0) is kept the same way. A listing sends every current page's body, and the tail's when
+ * current, as stored, builds from the rows only what changed, and then writes back what it built,
+ * so the next listing finds it current.
  *
  * Which pages are current comes from `inventory_changes`: triggers on `artifacts` and `admissions`
  * file the page a change falls in, in the writing transaction, so a listing's snapshot holds a
  * page's body and every change made to it since, or neither. Write-back accounts for exactly the
- * changes its snapshot saw (writeBackPlan): a page is rewritten, or the tail cut into new pages,
- * only when the change rows now are those the snapshot had and the page layout is the same; then
- * those change rows are deleted. The backends do this holding the write lock (SQLite) or an
+ * changes its snapshot saw (writeBackPlan): a page is rewritten, or the tail cut into new pages and
+ * stored, only when the change rows now are those the snapshot had and the page layout and the
+ * tail's epoch are the same; then those change rows are deleted. The backends do this holding the write lock (SQLite) or an
  * exclusive advisory lock the writers' triggers take shared (PostgreSQL), and give up rather than
  * wait: a listing never blocks a writer for long, and a skipped write-back only means the next
  * listing builds those pages again.
@@ -121,7 +122,7 @@ export const WRITE_BACK_BYTES = 256 << 20;
 
 /**
  * The artifacts of a paged listing, as the ArtifactSource that writeDocument reads: current pages
- * as stored, changed pages and the tail built, each chunk final. Records what it built in `writes`.
+ * (and a current tail) as stored, changed pages and a changed or unstored tail built, each chunk final. Records what it built in `writes`.
  */
 export function pagedArtifacts(src: PagedSource, writes: { value?: PageWrites }): ArtifactSource {
   return {

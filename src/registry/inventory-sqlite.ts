@@ -1,7 +1,7 @@
 /**
  * The inventory listing on SQLite, on a node:sqlite connection of its own (WAL lets it read beside
  * the store's connection, and writers are not held up), from stored pages (inventory-pages.ts).
- * Changed pages and the tail are built by SQLite: each range of rows joined into one BLOB
+ * Changed pages and a changed tail are built by SQLite: each range of rows joined into one BLOB
  * (group_concat), live values merged in SQL from a per-connection temp table of the range's
  * admitted environments; JavaScript never sees a row. One read transaction, so every page and
  * piece comes from the same snapshot; then, holding the write lock, what was built is written back.
